@@ -106,8 +106,8 @@ def quiet() -> None:
         >>> os.environ["TF_CPP_MIN_LOG_LEVEL"]
         '2'
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
     logging.getLogger("absl").setLevel(logging.ERROR)
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     logging.getLogger("jieba").setLevel(logging.WARNING)

@@ -182,7 +182,7 @@ def people_daily_text(limit: int | None = None) -> list[str]:
         limit: return only the first ``limit`` paragraphs (None: all).
 
     Example:
-        >>> people_daily_text(limit=1)[0][:9]
+        >>> people_daily_text(limit=1)[0][:10]
         '迈向充满希望的新世纪'
     """
     if limit is not None and (not isinstance(limit, int) or limit < 0):

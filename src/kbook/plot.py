@@ -96,10 +96,10 @@ def setup(*, cjk: bool = True) -> str | None:
             stacklevel=2,
         )
         return None
-    # Keep the default Latin font first so numbers and English look as usual; CJK glyphs fall
-    # through to the CJK font. matplotlib >= 3.6 does per-glyph fallback along this list.
-    plt.rcParams["font.sans-serif"] = ["DejaVu Sans", font]
-    plt.rcParams["font.family"] = ["sans-serif"]
+    # Per-glyph fallback works along font.family, not inside the expanded sans-serif list: keep
+    # DejaVu Sans first (Latin text and numbers look as usual), the CJK font catches the rest.
+    plt.rcParams["font.family"] = ["DejaVu Sans", font]
+    plt.rcParams["font.sans-serif"] = [font, "DejaVu Sans"]
     return font
 
 
@@ -112,5 +112,5 @@ def label(chinese: str, english: str) -> str:
     """
     import matplotlib.pyplot as plt
 
-    families = plt.rcParams.get("font.sans-serif", [])
+    families = list(plt.rcParams.get("font.family", [])) + list(plt.rcParams.get("font.sans-serif", []))
     return chinese if any(name in CJK_FONTS for name in families) else english

