@@ -48,12 +48,20 @@ def glue(name: str, value, display: bool = False):
     plain Jupyter) it shows the value when ``display`` is true and otherwise does nothing, so a
     notebook that glues its numbers still runs where myst-nb is not installed.
 
+    NumPy scalars are stored as Python numbers so that format specs work in the prose.
+
     Example:
         >>> glue("answer", 42) == 42
         True
+        >>> import numpy as np
+        >>> type(glue("ratio", np.float32(0.5)))
+        <class 'float'>
     """
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", name):
         raise ValueError(f"name must be an identifier-like string, got {name!r}")
+    # NumPy scalars repr as "np.float64(0.5)", which myst-nb's {glue:text}`x:.3f` cannot format.
+    if type(value).__module__ == "numpy" and hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        value = value.item()
     try:
         from myst_nb import glue as myst_glue
         from IPython import get_ipython

@@ -1,0 +1,37 @@
+# kbook: `make book` builds the site, `make test` runs every check CI runs.
+# Both bootstrap .venv from requirements.txt on first use (and again when it changes).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.requirements-installed
+
+.PHONY: book test execute check system-deps bench clean
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "kbook needs Python >= 3.10"'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $(STAMP)
+
+book: $(STAMP)
+	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	@echo "The site is in _build/html: open _build/html/index.html"
+
+test: $(STAMP) system-deps
+	@bash scripts/test.sh
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+execute: $(STAMP)   # re-make committed outputs: make execute [NB=notebooks/x.ipynb]
+	$(PY) -m kbook.book execute $(NB)
+
+check: $(STAMP)
+	$(PY) -m kbook.book check
+
+bench: $(STAMP)     # on demand; see benchmarks/README.md
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis

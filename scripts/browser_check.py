@@ -1,0 +1,108 @@
+"""Load the built site in headless Chromium and check what a reader would see.
+
+For the index and the pilot chapter it asserts that every image loaded, that math was typeset by
+MathJax (served from the site itself, so this works offline), that the page logged no console
+errors and no failed requests, and that the chapter offers a Colab launch link. Screenshots go to
+``_build/screenshots/``. Usage: ``python scripts/browser_check.py [_build/html]``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+PAGES = ["index.html", "notebooks/dropout.html"]
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+def find_chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    sys.exit("browser check: no Chromium found; install it with `apt-get install chromium`")
+
+
+def serve(root: Path):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def check_page(context, base: str, page_path: str, shots: Path) -> list[str]:
+    problems: list[str] = []
+    page = context.new_page()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.on("console", lambda msg: msg.type == "error" and problems.append(f"console error: {msg.text}"))
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    page.on("requestfailed", lambda req: problems.append(f"request failed: {req.url} ({req.failure})"))
+    response = page.goto(f"{base}/{page_path}", wait_until="networkidle")
+    if response is None or response.status != 200:
+        return [f"HTTP status {response.status if response else 'none'}"]
+    has_math = page.evaluate("document.querySelectorAll('.math').length") > 0
+    if has_math:
+        page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20000)
+        page.evaluate("MathJax.startup.promise")
+        untypeset = page.evaluate(
+            "[...document.querySelectorAll('.math')].filter(e => !e.querySelector('mjx-container')).length"
+        )
+        typeset = page.evaluate("document.querySelectorAll('mjx-container').length")
+        if untypeset or not typeset:
+            problems.append(f"math not typeset: {untypeset} raw of {typeset + untypeset} formulas")
+    images = page.evaluate(
+        "[...document.images].map(i => [i.currentSrc || i.src, i.complete && i.naturalWidth > 0])"
+    )
+    problems += [f"image did not load: {src}" for src, ok in images if not ok]
+    if page_path.startswith("notebooks/"):
+        if not page.evaluate("[...document.links].some(a => a.href.includes('colab.research.google.com'))"):
+            problems.append("no Colab launch link")
+        figures = sum(1 for src, ok in images if ok and ("/_images/" in src or src.startswith("data:image")))
+        if figures == 0:
+            problems.append("no figures on the chapter page")
+    target = shots / (page_path.replace("/", "_").replace(".html", ".png"))
+    page.screenshot(path=str(target), full_page=False)
+    page.close()
+    print(f"  {page_path}: {len(images)} images, math {'typeset' if has_math else 'absent'}, "
+          f"{len(problems)} problem(s); screenshot {target}")
+    return problems
+
+
+def main(site: str = "_build/html") -> int:
+    from playwright.sync_api import sync_playwright
+
+    root = Path(site)
+    if not (root / "index.html").is_file():
+        sys.exit(f"browser check: {root}/index.html not found; build the book first")
+    shots = root.parent / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    server = serve(root)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    failures = 0
+    # Playwright drives the system Chromium (no browser download) with a throw-away profile.
+    with tempfile.TemporaryDirectory() as profile, sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile, executable_path=find_chromium(), headless=True, args=CHROMIUM_ARGS
+        )
+        for page_path in PAGES:
+            problems = check_page(context, base, page_path, shots)
+            for problem in problems:
+                print(f"    FAIL {problem}")
+            failures += len(problems)
+        context.close()
+    server.shutdown()
+    print(f"browser check: {failures} problem(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))
