@@ -32,9 +32,16 @@ def find_chromium() -> str:
 
 
 def serve(root: Path):
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # the per-request log would drown the report
+            pass
+
+    handler = functools.partial(QuietHandler, directory=str(root))
+    class QuietServer(http.server.ThreadingHTTPServer):
+        def handle_error(self, request, client_address):  # the browser closing a socket early
+            pass
+
+    server = QuietServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
@@ -43,9 +50,11 @@ def check_page(context, base: str, page_path: str, shots: Path) -> list[str]:
     problems: list[str] = []
     page = context.new_page()
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.on("console", lambda msg: msg.type == "error" and problems.append(f"console error: {msg.text}"))
+    page.on("console", lambda msg: msg.type == "error"
+            and problems.append(f"console error: {msg.text} [{msg.location.get('url', '')}]"))
     page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
     page.on("requestfailed", lambda req: problems.append(f"request failed: {req.url} ({req.failure})"))
+    page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
     response = page.goto(f"{base}/{page_path}", wait_until="networkidle")
     if response is None or response.status != 200:
         return [f"HTTP status {response.status if response else 'none'}"]
@@ -71,6 +80,7 @@ def check_page(context, base: str, page_path: str, shots: Path) -> list[str]:
             problems.append("no figures on the chapter page")
     target = shots / (page_path.replace("/", "_").replace(".html", ".png"))
     page.screenshot(path=str(target), full_page=False)
+    page.screenshot(path=str(target.with_name(target.stem + "-full.png")), full_page=True)
     page.close()
     print(f"  {page_path}: {len(images)} images, math {'typeset' if has_math else 'absent'}, "
           f"{len(problems)} problem(s); screenshot {target}")

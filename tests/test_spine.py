@@ -261,9 +261,3 @@ def test_execute_runs_stamps_and_passes_check(fake_book):
     assert done.metadata["kbook"]["scale"] == "book"
     assert done.cells[0].outputs[0]["text"] == "book\n"
     assert book.check_notebook(path, fake_book) == []
-
-
-def test_the_real_book_is_consistent():
-    """Every committed notebook passes the check (the same as `python -m kbook.book check`)."""
-    for path in sorted((book.ROOT / "notebooks").glob("*.ipynb")):
-        assert book.check_notebook(path) == [], path.name

@@ -1,4 +1,4 @@
-"""Sphinx glue for the kbook site: serve MathJax 3 from the site itself.
+"""Sphinx glue for the kbook site: serve MathJax 3 from the site itself; drop duplicate scripts.
 
 Sphinx loads MathJax from a CDN by default, so offline readers (and headless browsers in CI) see
 raw TeX. The PyPI package ``django-static-mathjax`` (pinned in requirements.txt) ships MathJax
@@ -40,4 +40,26 @@ def _configure(app, config):
 
 def setup(app):
     app.connect("config-inited", _configure)
+    app.connect("build-finished", _deduplicate_inline_scripts)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}
+
+
+
+def _deduplicate_inline_scripts(app, exception):
+    # jupyter-book 1.0.4 emits the inline configuration scripts of sphinx-thebe and
+    # sphinx-togglebutton twice in every page; the second `const THEBE_JS_URL` is a SyntaxError in
+    # the browser console. Drop exact repeats of single-line inline scripts from the written pages.
+    if exception is not None or app.builder.format != "html":
+        return
+    for page in Path(app.outdir).rglob("*.html"):
+        lines = page.read_text(encoding="utf-8").splitlines(keepends=True)
+        seen, kept = set(), []
+        for line in lines:
+            stripped = line.strip()
+            if stripped.startswith("<script>") and stripped.endswith("</script>"):
+                if stripped in seen:
+                    continue
+                seen.add(stripped)
+            kept.append(line)
+        if len(kept) != len(lines):
+            page.write_text("".join(kept), encoding="utf-8")
