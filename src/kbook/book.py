@@ -148,6 +148,7 @@ def execute(path: Path, scale: str = "book", timeout: int = 1800) -> float:
     env_before = dict(os.environ)
     os.environ.update(QUIET_ENV)
     os.environ["KBOOK_SCALE"] = scale
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     start = time.perf_counter()
     try:
         client = NotebookClient(
@@ -166,6 +167,8 @@ def execute(path: Path, scale: str = "book", timeout: int = 1800) -> float:
         "code_hash": code_hash(notebook),
         "scale": scale,
         "seconds": round(seconds, 1),
+        # The budget assumes an otherwise idle machine; the load at the start says if it was.
+        "load_average": None if load is None else round(load, 2),
     }
     for cell in notebook.cells:  # volatile ids and timings would churn every diff
         cell.metadata.pop("execution", None)
@@ -267,7 +270,7 @@ def check(root: Path = ROOT) -> int:
         problems = check_notebook(path, root)
         total += len(problems)
         stamp = _read_stamp(path)
-        seconds = f"{stamp.get('seconds', '?')} s" if stamp else "unstamped"
+        seconds = f"{stamp.get('seconds', '?')} s, load {stamp.get('load_average', '?')}" if stamp else "unstamped"
         status = "ok" if not problems else "FAIL"
         print(f"{status:4} {path.relative_to(root)}  (book scale: {seconds})")
         for problem in problems:
