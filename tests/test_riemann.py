@@ -25,7 +25,7 @@ from kbook.riemann import (
     scalar_curvature,
 )
 
-SETTINGS = settings(max_examples=15, deadline=None)
+SETTINGS = settings(max_examples=10, deadline=None)
 RADIUS = 2.0
 
 # --------------------------------------------------------------------------- metrics (TF ops)
