@@ -152,7 +152,8 @@ class CountStats:
     Worker phases (summed over all workers, so they can add up to ``processes * wall``): ``init``
     (loading the tokenizer, e.g. jieba's dictionary, once per worker; per worker in
     ``init_per_worker``), ``load`` (unpickling a chunk), ``tokenize``, ``count``, ``dump``
-    (pickling the chunk's counts). ``gc`` is the cyclic collector's time inside those phases.
+    (pickling the chunk's counts). ``gc`` is the cyclic collector's time in all processes
+    (``gc_main`` in the calling one) and ``gc_collections`` the number of collections.
 
     ``progress`` lists ``(characters counted so far, seconds since start)`` after each chunk, and
     ``max_in_flight`` the largest number of chunks that were out with workers at once.
@@ -177,6 +178,7 @@ class CountStats:
     dump: float = 0.0
     gc: float = 0.0
     gc_main: float = 0.0
+    gc_collections: int = 0
     n_texts: int = 0
     n_chars: int = 0
     n_tokens: int = 0
@@ -356,6 +358,7 @@ def count_words(texts, tokenize=None, *, batch_size=None, min_batch_count=1, ret
             stats.progress.append((stats.n_chars, clock() - start))
         stats.wall = clock() - start
     stats.gc = stats.gc_main = gc_clock.seconds
+    stats.gc_collections = gc_clock.collections
     return (total, stats) if return_stats else total
 
 
@@ -389,7 +392,7 @@ def _count_task(blob: bytes, min_chunk_count: int):
     if "error" in _WORKER:
         raise RuntimeError(f"the worker process could not load tokenize: {_WORKER['error']}")
     clock = time.perf_counter
-    gc_before = _WORKER["gc"].seconds
+    gc_before, collections_before = _WORKER["gc"].seconds, _WORKER["gc"].collections
     a = clock()
     texts = pickle.loads(blob)
     b = clock()
@@ -399,7 +402,8 @@ def _count_task(blob: bytes, min_chunk_count: int):
     out = pickle.dumps(_prune(counter, min_chunk_count), protocol=_PROTOCOL)
     d = clock()
     info = dict(pid=os.getpid(), init=_WORKER.pop("init", None), load=b - a, tokenize=tokenize_s,
-                count=count_s, dump=d - c, gc=_WORKER["gc"].seconds - gc_before, n_tokens=n_tokens,
+                count=count_s, dump=d - c, gc=_WORKER["gc"].seconds - gc_before,
+                gc_collections=_WORKER["gc"].collections - collections_before, n_tokens=n_tokens,
                 n_chars=n_chars)
     return out, info
 
@@ -490,7 +494,7 @@ def count_words_parallel(texts, processes=None, tokenize=None, chunk_size=500, *
                 stats.init_per_worker[pid] = info["init"]
                 stats.init += info["init"]
             stats.chunks_per_worker[pid] = stats.chunks_per_worker.get(pid, 0) + 1
-            for phase in ("load", "tokenize", "count", "dump", "gc"):
+            for phase in ("load", "tokenize", "count", "dump", "gc", "gc_collections"):
                 setattr(stats, phase, getattr(stats, phase) + info[phase])
             stats.n_tokens += info["n_tokens"]
             stats.n_chars += info["n_chars"]
@@ -536,4 +540,6 @@ def count_words_parallel(texts, processes=None, tokenize=None, chunk_size=500, *
                 stats.shutdown += clock() - a
         stats.wall = clock() - start
     stats.gc_main = gc_clock.seconds
+    stats.gc_collections += gc_clock.collections
+    stats.gc += gc_clock.seconds
     return (total, stats) if return_stats else total
