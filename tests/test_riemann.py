@@ -528,3 +528,17 @@ def test_bad_geodesic_arguments_raise():
         geodesic(polar, [1.0, 0.0], [-1.0, 0.0], [0.0, 1.0, 2.0], substeps=4)
     single = geodesic(polar, [1.0, 0.0], [0.0, 1.0], [0.0])
     np.testing.assert_array_equal(single, [[1.0, 0.0]])
+
+
+def test_unhashable_metric_still_works():
+    class Metric:  # defines __eq__ without __hash__, so it cannot key the cache
+        def __eq__(self, other):
+            return isinstance(other, Metric)
+
+        def __call__(self, x):
+            return polar(x)
+
+    metric = Metric()
+    with pytest.raises(TypeError):
+        hash(metric)
+    np.testing.assert_allclose(christoffel(metric, [2.0, 0.1]), christoffel(polar, [2.0, 0.1]), atol=1e-15)

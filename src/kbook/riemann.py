@@ -20,13 +20,14 @@ Runge–Kutta method with a fixed step. Each interval of the requested times ``t
 the tests).
 
 Compiled TensorFlow functions are cached per (metric, dimension) with fixed input signatures, so
-calling the helpers many times with the same metric traces each graph only once.
+calling the helpers many times with the same metric traces each graph only once. Define a metric
+once and reuse it: a new closure (say, a lambda built inside a loop) is a new metric and is traced
+again.
 """
 
 from __future__ import annotations
 
 import numbers
-import weakref
 
 import numpy as np
 import tensorflow as tf
@@ -202,7 +203,9 @@ def _riemann_point(metric, x):
     return riemann, g
 
 
-_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_CACHE: dict = {}
+"""metric -> {(kind, d, *extra): tf.function}. The compiled functions refer to their metric, so the
+cache keeps every metric it has seen alive for the session (define metrics once, not in a loop)."""
 
 
 def _compiled(metric, kind: str, d: int, *extra):
@@ -213,7 +216,7 @@ def _compiled(metric, kind: str, d: int, *extra):
     """
     try:
         per_metric = _CACHE.setdefault(metric, {})
-    except TypeError:  # not weak-referenceable: compile without caching
+    except TypeError:  # an unhashable callable: compile without caching
         per_metric = {}
     key = (kind, d, *extra)
     try:
