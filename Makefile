@@ -9,10 +9,7 @@ STAMP  := $(VENV)/.requirements-installed
 .PHONY: book test execute check system-deps bench clean
 
 $(STAMP): requirements.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "kbook needs Python >= 3.10"'
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	@touch $(STAMP)
+	@PYTHON=$(PYTHON) bash scripts/bootstrap.sh
 
 book: $(STAMP)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
