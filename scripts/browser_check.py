@@ -1,6 +1,6 @@
 """Load the built site in headless Chromium and check what a reader would see.
 
-For the index and the pilot chapter it asserts that every image loaded, that math was typeset by
+For the index and every chapter (the pilot chapter must be there) it asserts that every image loaded, that math was typeset by
 MathJax (served from the site itself, so this works offline), that the page logged no console
 errors and no failed requests, and that the chapter offers a Colab launch link. Screenshots go to
 ``_build/screenshots/``. Usage: ``python scripts/browser_check.py [_build/html]``.
@@ -16,7 +16,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-PAGES = ["index.html", "notebooks/dropout.html"]
+PILOT_PAGES = ["index.html", "notebooks/dropout.html"]  # must exist
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -103,7 +103,8 @@ def main(site: str = "_build/html") -> int:
         context = pw.chromium.launch_persistent_context(
             profile, executable_path=find_chromium(), headless=True, args=CHROMIUM_ARGS
         )
-        for page_path in PAGES:
+        chapters = sorted(str(p.relative_to(root)) for p in (root / "notebooks").glob("*.html"))
+        for page_path in PILOT_PAGES + [c for c in chapters if c not in PILOT_PAGES]:
             problems = check_page(context, base, page_path, shots)
             for problem in problems:
                 print(f"    FAIL {problem}")
