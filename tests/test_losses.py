@@ -324,6 +324,25 @@ def test_hard_truncation_gradient_vanishes_exactly_beyond_margin():
     close(g[0, [0, 2]], np.array([-0.5, 0.5]) / 4)  # (σ(x) − y) / d
 
 
+@pytest.mark.parametrize("label", [0.0, 1.0])
+def test_value_and_gradient_matches_cross_entropy_derivative(label):
+    # d/dx CE = σ(x) − y: a closed form that shares nothing with the dispatch code
+    x = np.array([[-3.0], [-0.5], [0.0], [2.0], [7.0]])
+    y = np.full_like(x, label)
+    value, grad = losses.value_and_gradient(lambda t: keras.losses.binary_crossentropy(y, t, from_logits=True), x)
+    close(value, ref_bce(y, x)[:, 0], rtol=1e-5)
+    close(grad, np_sigmoid(x) - y, rtol=1e-5, atol=1e-7)
+
+
+def test_probe_keras_focal_reports_exact_values_for_ours():
+    out = losses.probe_keras_focal(logits=(5.0, 30.0))
+    close(out["ours_loss"], np.logaddexp(0.0, [5.0, 30.0]), rtol=1e-6)
+    close(out["ours_grad"], np_sigmoid(np.array([5.0, 30.0])), rtol=1e-5)
+    assert np.all(np.isfinite(out["ours_grad_half"]))
+    assert out["alpha_balanced"] > 0.0  # with class balancing alpha must matter
+    assert out["backend"] == keras.backend.backend()
+
+
 # --------------------------------------------------------------------------- bad input
 
 

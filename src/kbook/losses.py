@@ -23,6 +23,7 @@ import math
 import numbers
 
 import keras
+import numpy as np
 from keras import ops
 
 __all__ = [
@@ -35,6 +36,8 @@ __all__ = [
     "SoftTruncationLoss",
     "BinaryFocalLoss",
     "CategoricalFocalLoss",
+    "value_and_gradient",
+    "probe_keras_focal",
 ]
 
 
@@ -321,6 +324,116 @@ def categorical_focal_loss(y_true, y_pred, gamma=2.0, alpha=None, from_logits=Fa
     if alpha is not None:
         per_class = per_class * ops.convert_to_tensor(alpha, dtype=y_pred.dtype)
     return ops.sum(per_class, axis=-1)
+
+
+# --------------------------------------------------------------------------- gradients
+
+
+def value_and_gradient(fn, x):
+    """Evaluate ``fn(x)`` and the gradient of ``sum(fn(x))`` with respect to ``x``, as NumPy.
+
+    Keras 3 has no backend-neutral ``grad``; this dispatches to ``tf.GradientTape``,
+    ``jax.value_and_grad`` or ``torch.autograd`` according to ``keras.backend.backend()``. When the
+    entries of ``fn(x)`` depend on separate entries of ``x`` (one logit per sample), the result is
+    each sample's derivative with respect to its own logit, which is what the chapter plots.
+
+    Args:
+        fn: maps a float32 tensor shaped like ``x`` to a tensor (any shape).
+        x: array-like of floats.
+
+    Returns:
+        ``(value, gradient)``: NumPy arrays of ``fn(x)``'s shape and ``x``'s shape.
+
+    Example:
+        >>> import numpy as np
+        >>> v, g = value_and_gradient(lambda t: binary_focal_loss(np.ones((2, 1)), t, gamma=0.0, from_logits=True),
+        ...                           np.array([[0.0], [-200.0]]))
+        >>> [round(float(a), 4) for a in g.ravel()]  # σ(x) − 1
+        [-0.5, -1.0]
+
+    See the chapter: notebooks/focal-loss.ipynb
+    """
+    x = keras.ops.convert_to_numpy(ops.convert_to_tensor(x, dtype="float32"))
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        t = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(t)
+            value = fn(t)
+            total = tf.reduce_sum(value)
+        return value.numpy(), tape.gradient(total, t).numpy()
+    if backend == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        def total(t):
+            value = fn(t)
+            return jnp.sum(value), value
+
+        (_, value), grad = jax.value_and_grad(total, has_aux=True)(jnp.asarray(x))
+        return np.asarray(value), np.asarray(grad)
+    if backend == "torch":
+        import torch
+
+        t = torch.tensor(x, requires_grad=True)
+        value = fn(t)
+        value.sum().backward()
+        return value.detach().cpu().numpy(), t.grad.cpu().numpy()
+    raise ValueError(f"value_and_gradient supports the tensorflow, jax and torch backends, not {backend!r}")
+
+
+def probe_keras_focal(logits=(5.0, 10.0, 17.0, 20.0, 30.0, 100.0), seed=0):
+    """Measure Keras's built-in focal losses against ours on the current backend.
+
+    Returns a dict of plain Python values (JSON-serialisable, so it can come back from a
+    subprocess running another backend):
+
+    - ``keras_loss`` / ``ours_loss`` and ``keras_grad`` / ``ours_grad``: binary focal loss with
+      γ = 0 (i.e. cross-entropy) at label 0, one sample per logit, and its derivative; the exact
+      value is log(1 + e^x);
+    - ``keras_grad_half`` / ``ours_grad_half``: the derivative at label 1 with γ = 0.5;
+    - ``alpha_ignored``: the largest change of ``keras.losses.binary_focal_crossentropy`` when
+      ``alpha`` goes from 0.25 to 0.9 without ``apply_class_balancing``; ``alpha_balanced``: the
+      same with it;
+    - ``categorical_ratio``: mean of Keras's categorical focal loss at γ = 0 (default α) over
+      categorical cross-entropy.
+
+    Example:
+        >>> out = probe_keras_focal(logits=(30.0,))  # doctest: +SKIP
+        >>> round(out["ours_loss"][0], 3)  # doctest: +SKIP
+        30.0
+
+    See the chapter: notebooks/focal-loss.ipynb
+    """
+    x = np.asarray(logits, dtype="float32").reshape(-1, 1)
+    zeros, ones = np.zeros_like(x), np.ones_like(x)
+    out = {"backend": keras.backend.backend(), "logits": x[:, 0].tolist()}
+    for who, fn in (("keras", keras.losses.binary_focal_crossentropy), ("ours", binary_focal_loss)):
+        value, grad = value_and_gradient(lambda t: fn(zeros, t, gamma=0.0, from_logits=True), x)
+        out[who + "_loss"] = [float(v) for v in value]
+        out[who + "_grad"] = [float(g) for g in grad[:, 0]]
+        _, grad = value_and_gradient(lambda t: fn(ones, t, gamma=0.5, from_logits=True), x)
+        out[who + "_grad_half"] = [float(g) for g in grad[:, 0]]
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, (200, 1)).astype("float32")
+    z = rng.normal(size=(200, 1)).astype("float32")
+
+    def keras_bfc(alpha, balanced):
+        loss = keras.losses.binary_focal_crossentropy(
+            y, z, alpha=alpha, apply_class_balancing=balanced, from_logits=True
+        )
+        return keras.ops.convert_to_numpy(loss)
+
+    out["alpha_ignored"] = float(np.max(np.abs(keras_bfc(0.25, False) - keras_bfc(0.9, False))))
+    out["alpha_balanced"] = float(np.max(np.abs(keras_bfc(0.25, True) - keras_bfc(0.9, True))))
+    yc = np.eye(4, dtype="float32")[rng.integers(0, 4, 200)]
+    zc = rng.normal(size=(200, 4)).astype("float32")
+    focal = keras.ops.convert_to_numpy(keras.losses.categorical_focal_crossentropy(yc, zc, gamma=0.0, from_logits=True))
+    plain = keras.ops.convert_to_numpy(keras.losses.categorical_crossentropy(yc, zc, from_logits=True))
+    out["categorical_ratio"] = float(np.mean(focal / plain))
+    return out
 
 
 # --------------------------------------------------------------------------- Keras Loss classes
