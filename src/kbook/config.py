@@ -99,7 +99,8 @@ def quiet() -> None:
     """Silence the start-up noise of TensorFlow, absl and jieba so notebook outputs stay clean.
 
     Call it before the first ``import keras`` / ``import tensorflow``: TensorFlow reads
-    ``TF_CPP_MIN_LOG_LEVEL`` and ``TF_ENABLE_ONEDNN_OPTS`` only at import time.
+    ``TF_CPP_MIN_LOG_LEVEL`` and ``TF_ENABLE_ONEDNN_OPTS`` only at import time. With the
+    TensorFlow backend it then imports TensorFlow itself, to quiet its Python logger too.
 
     Example:
         >>> quiet()
@@ -120,3 +121,12 @@ def quiet() -> None:
     # Deprecation chatter from third-party packages is not the reader's business.
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=FutureWarning, module="keras")
+    # In Jupyter, TensorFlow sets its Python logger to INFO the first time the logger is created,
+    # which would undo the level set above (its retracing warnings then land in the outputs).
+    # So create it now, under the environment set above, and set the level afterwards.
+    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+        try:
+            import tensorflow as tf
+        except ImportError:
+            return
+        tf.get_logger().setLevel(logging.ERROR)
