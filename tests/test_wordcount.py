@@ -231,7 +231,9 @@ def test_stats_add_up():
         phases = stats.MAIN_PHASES + (("init", "tokenize", "count") if stats.mode == "serial" else ())
         assert sum(getattr(stats, p) for p in phases) <= stats.wall * 1.05 + 1e-3
         assert stats.words_per_second > 0
+        assert 0 <= stats.cpu_main <= stats.wall * 1.05 + 0.05
     assert stats.n_chunks == 13 and sum(stats.chunks_per_worker.values()) == 13
+    assert 0 < stats.worker_busy and 0 <= stats.worker_cpu <= stats.worker_busy * 1.05 + 0.05
     assert stats.bytes_sent > 0 and stats.bytes_received > 0
     assert stats.transfer == pytest.approx(stats.send + stats.load + stats.dump + stats.receive)
 

@@ -157,7 +157,10 @@ class CountStats:
 
     ``progress`` lists ``(characters counted so far, seconds since start)`` after each chunk, and
     ``max_in_flight`` the largest number of chunks that were out with workers at once.
-    ``started`` is ``time.perf_counter()`` at the start of the run.
+    ``started`` is ``time.perf_counter()`` at the start of the run, and ``cpu_main`` the CPU time
+    (``time.process_time()``) the calling process used during it: equal to ``wall`` when a serial
+    run was never descheduled. Likewise ``worker_cpu`` over ``worker_busy`` (CPU and wall seconds
+    of the workers' tasks, summed) is below 1 when other processes took the workers' cores.
     """
 
     mode: str
@@ -179,12 +182,15 @@ class CountStats:
     gc: float = 0.0
     gc_main: float = 0.0
     gc_collections: int = 0
+    worker_busy: float = 0.0
+    worker_cpu: float = 0.0
     n_texts: int = 0
     n_chars: int = 0
     n_tokens: int = 0
     n_chunks: int = 0
     max_in_flight: int = 0
     started: float = 0.0
+    cpu_main: float = 0.0
     bytes_sent: int = 0
     bytes_received: int = 0
     init_per_worker: dict = dataclasses.field(default_factory=dict)
@@ -332,6 +338,7 @@ def count_words(texts, tokenize=None, *, batch_size=None, min_batch_count=1, ret
     step = batch_size or progress_every
     clock = time.perf_counter
     with GcClock() as gc_clock:
+        cpu_start = time.process_time()
         start = stats.started = clock()
         initialize = getattr(tokenize, "initialize", None)
         if callable(initialize):
@@ -357,6 +364,7 @@ def count_words(texts, tokenize=None, *, batch_size=None, min_batch_count=1, ret
             stats.n_chunks += 1
             stats.progress.append((stats.n_chars, clock() - start))
         stats.wall = clock() - start
+        stats.cpu_main = time.process_time() - cpu_start
     stats.gc = stats.gc_main = gc_clock.seconds
     stats.gc_collections = gc_clock.collections
     return (total, stats) if return_stats else total
@@ -392,6 +400,7 @@ def _count_task(blob: bytes, min_chunk_count: int):
     if "error" in _WORKER:
         raise RuntimeError(f"the worker process could not load tokenize: {_WORKER['error']}")
     clock = time.perf_counter
+    cpu_start = time.process_time()
     gc_before, collections_before = _WORKER["gc"].seconds, _WORKER["gc"].collections
     a = clock()
     texts = pickle.loads(blob)
@@ -401,8 +410,9 @@ def _count_task(blob: bytes, min_chunk_count: int):
     c = clock()
     out = pickle.dumps(_prune(counter, min_chunk_count), protocol=_PROTOCOL)
     d = clock()
-    info = dict(pid=os.getpid(), init=_WORKER.pop("init", None), load=b - a, tokenize=tokenize_s,
-                count=count_s, dump=d - c, gc=_WORKER["gc"].seconds - gc_before,
+    cpu = time.process_time() - cpu_start
+    info = dict(busy=d - a, cpu=cpu, pid=os.getpid(), init=_WORKER.pop("init", None), load=b - a,
+                tokenize=tokenize_s, count=count_s, dump=d - c, gc=_WORKER["gc"].seconds - gc_before,
                 gc_collections=_WORKER["gc"].collections - collections_before, n_tokens=n_tokens,
                 n_chars=n_chars)
     return out, info
@@ -496,6 +506,8 @@ def count_words_parallel(texts, processes=None, tokenize=None, chunk_size=500, *
             stats.chunks_per_worker[pid] = stats.chunks_per_worker.get(pid, 0) + 1
             for phase in ("load", "tokenize", "count", "dump", "gc", "gc_collections"):
                 setattr(stats, phase, getattr(stats, phase) + info[phase])
+            stats.worker_busy += info["busy"]
+            stats.worker_cpu += info["cpu"]
             stats.n_tokens += info["n_tokens"]
             stats.n_chars += info["n_chars"]
             stats.progress.append((stats.n_chars, clock() - start))
@@ -508,6 +520,7 @@ def count_words_parallel(texts, processes=None, tokenize=None, chunk_size=500, *
         collect(done)
 
     with GcClock() as gc_clock:
+        cpu_start = time.process_time()
         start = stats.started = clock()
         try:
             while True:
@@ -539,6 +552,7 @@ def count_words_parallel(texts, processes=None, tokenize=None, chunk_size=500, *
                 executor.shutdown(wait=True, cancel_futures=True)
                 stats.shutdown += clock() - a
         stats.wall = clock() - start
+        stats.cpu_main = time.process_time() - cpu_start
     stats.gc_main = gc_clock.seconds
     stats.gc_collections += gc_clock.collections
     stats.gc += gc_clock.seconds
