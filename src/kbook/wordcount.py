@@ -454,8 +454,9 @@ def count_words_parallel(texts, processes=None, tokenize=None, chunk_size=500, *
         Any exception raised by ``tokenize`` in a worker, re-raised here with its message.
 
     Example:
-        >>> count_words_parallel(["a b a", "b c", ""], processes=2, tokenize=str.split, chunk_size=1)
-        Counter({'a': 2, 'b': 2, 'c': 1})
+        >>> counts = count_words_parallel(["a b a", "b c", ""], processes=2, tokenize=str.split, chunk_size=1)
+        >>> sorted(counts.items())  # chunks finish in any order, so compare contents, not insertion order
+        [('a', 2), ('b', 2), ('c', 1)]
         >>> texts = (line for line in ["天气 很好", "很好"])  # any iterable, consumed lazily
         >>> count_words_parallel(texts, processes=1, tokenize=str.split) == collections.Counter({'很好': 2, '天气': 1})
         True
