@@ -16,6 +16,8 @@ What is measured (median of repeated runs, milliseconds, TensorFlow backend, CPU
    which is how it is used. Ratios (kbook / pytorch-crf, below 1 = kbook faster) are the result.
 2. log Z + gradient by the sequential scan vs the parallel tree reduction
    (``crf_log_norm(..., parallel=True)``), batch 64, K 4 and 16, growing T.
+3. Peak extra resident memory of one log Z + gradient evaluation (K 4, batch 64) for each form
+   at T = 1024, 4096, 16384, each in a fresh process: linear in T means x4 per x4 in T.
 
 The machine is shared with other jobs: absolute times are noisy, ratios measured in one run less so.
 See the chapter: notebooks/crf.ipynb
@@ -155,6 +157,44 @@ def sequential_vs_parallel(num_tags, steps, batch=64):
     return dict(K=num_tags, T=steps, sequential_ms=seq_ms, parallel_ms=par_ms)
 
 
+def memory_probe(form, steps, num_tags=4, batch=64):
+    """Child process: peak resident memory added by one log Z + gradient evaluation, in MB."""
+    import resource
+
+    pot, _, trans, _, _ = case(batch, steps, num_tags, seed=2)
+    pot_tf, trans_tf = tf.constant(pot), tf.constant(trans)
+    parallel = form == "parallel"
+
+    @tf.function
+    def step(p, a):
+        with tf.GradientTape() as tape:
+            tape.watch([p, a])
+            total = tf.reduce_sum(crf_log_norm(p, a, parallel=parallel))
+        return total, tape.gradient(total, [p, a])
+
+    step.get_concrete_function(pot_tf, trans_tf)  # trace first: tracing memory is not per step
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    step(pot_tf, trans_tf)[0].numpy()
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print((after - before) / 1024)  # ru_maxrss is in kilobytes on Linux
+
+
+def memory_vs_length(lengths=(1024, 4096, 16384), num_tags=4):
+    """Peak extra memory of one evaluation per form and length, each in a fresh process."""
+    import subprocess
+
+    rows = []
+    for form in ("sequential", "parallel"):
+        for steps in lengths:
+            out = subprocess.run(
+                [sys.executable, __file__, "--memory-probe", form, str(steps)],
+                capture_output=True, text=True, check=True,
+            ).stdout.strip().splitlines()[-1]
+            rows.append(dict(form=form, K=num_tags, T=steps, peak_extra_mb=float(out)))
+            print(f"memory  {form:10s} K={num_tags} T={steps:6d}: {float(out):8.1f} MB", flush=True)
+    return rows
+
+
 def main():
     # One thread each: on a shared, oversubscribed CPU, multi-threaded small ops mostly measure
     # contention. Both libraries get the same single core's worth of threads.
@@ -174,9 +214,13 @@ def main():
     for num_tags, lengths in ((4, (64, 256, 1024, 4096)), (16, (64, 256))):
         for steps in lengths:
             result["parallel"].append(sequential_vs_parallel(num_tags, steps))
+    result["memory"] = memory_vs_length()
     OUT.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {OUT}")
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 4 and sys.argv[1] == "--memory-probe":
+        memory_probe(sys.argv[2], int(sys.argv[3]))
+    else:
+        main()

@@ -24,7 +24,7 @@ step "1b. pytest (Keras-marked tests), JAX backend" \
 step "2.  committed notebook outputs (kbook.book check)" \
   $PY -m kbook.book check
 step "3.  notebooks at smoke scale (nbmake)" \
-  env KBOOK_SCALE=smoke $PY -m pytest -q -n "$JOBS" -p no:cacheprovider --nbmake --nbmake-timeout=300 notebooks
+  env KBOOK_SCALE=smoke $PY -m pytest -q -n "$JOBS" -p no:cacheprovider --durations=0 --nbmake --nbmake-timeout=300 notebooks
 step "4.  strict site build (jupyter-book -W -n)" \
   .venv/bin/jupyter-book build . --all -W -n --keep-going
 step "5.  browser check (headless Chromium)" \
