@@ -28,7 +28,7 @@ check: $(STAMP)
 	$(PY) -m kbook.book check
 
 bench: $(STAMP)     # on demand; see benchmarks/README.md
-	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || echo "   ($$f did not complete: see its message)"; done
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis
