@@ -19,8 +19,8 @@ step() {  # step NAME COMMAND...
 total_start=$SECONDS
 step "1a. pytest + doctests, TensorFlow backend" \
   env KERAS_BACKEND=tensorflow $PY -m pytest -q -n "$JOBS" -p no:cacheprovider tests src/kbook --doctest-modules
-step "1b. pytest (Keras-marked tests), JAX backend" \
-  env KERAS_BACKEND=jax JAX_PLATFORMS=cpu $PY -m pytest -q -n "$JOBS" -p no:cacheprovider -m keras tests
+step "1b. pytest + doctests that use Keras, JAX backend" \
+  env KERAS_BACKEND=jax JAX_PLATFORMS=cpu $PY -m pytest -q -n "$JOBS" -p no:cacheprovider -m keras tests src/kbook --doctest-modules
 step "2.  committed notebook outputs (kbook.book check)" \
   $PY -m kbook.book check
 step "3.  notebooks at smoke scale (nbmake)" \
