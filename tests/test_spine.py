@@ -1,10 +1,13 @@
 """The spine: scales, seeds, loaders, plot style and the notebook checks."""
 
 import gzip
+import json
 
 import nbformat
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kbook import book, config, data, plot
 
@@ -236,6 +239,47 @@ def test_format_table_checks_row_lengths():
         book.format_table([[1, 2, 3]], ["a", "b"])
 
 
+def table_cells(text):
+    return [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines()[2:]]
+
+
+def test_format_table_gives_each_float_column_one_format():
+    # the bug of issue 11: a float32 printed raw next to a formatted Python float
+    rows = [["a", np.float32(0.7993785), 3], ["b", 0.1, 4], ["c", np.float64(1), 5]]
+    cells = table_cells(book.format_table(rows, ["name", "value", "n"]))
+    assert [r[1] for r in cells] == ["0.799", "0.100", "1.000"]
+    assert [r[2] for r in cells] == ["3", "4", "5"]  # an integer column stays as it is
+
+
+@given(st.lists(st.floats(-1e9, 1e9, allow_nan=False, width=32), min_size=1, max_size=8))
+def test_format_table_columns_share_decimals_and_keep_distinct_values_apart(values):
+    cells = [r[0] for r in table_cells(book.format_table([[np.float32(v)] for v in values], ["x"]))]
+    decimals = {c.split("e")[0].partition(".")[2].__len__() for c in cells}
+    assert len(decimals) == 1  # one format for the column
+    shortest = {float(str(np.float32(v))) for v in values}
+    spec = book.column_format(sorted(shortest))
+    if int(spec[1:-1]) < 8:  # below the cap of 8 digits, values that differ print differently
+        assert len(set(cells)) == len(shortest)
+    for text, v in zip(cells, values):  # and the printed number is the value, rounded
+        assert float(text) == pytest.approx(float(v), rel=1e-2, abs=1e-8)
+
+
+def test_format_table_accepts_one_spec_or_one_per_column():
+    rows = [[0.5, 0.25, "x"]]
+    assert table_cells(book.format_table(rows, ["a", "b", "c"], ".1f")) == [["0.5", "0.2", "x"]]
+    assert table_cells(book.format_table(rows, ["a", "b", "c"], [".0%", None, None])) == [["50%", "0.250", "x"]]
+    with pytest.raises(ValueError, match="one entry per column"):
+        book.format_table(rows, ["a", "b", "c"], [".1f"])
+    with pytest.raises(ValueError, match="format spec"):
+        book.format_table(rows, ["a", "b", "c"], ".1q")
+    with pytest.raises(TypeError, match="floatfmt"):
+        book.format_table(rows, ["a", "b", "c"], 3)
+    with pytest.raises(TypeError, match="rows"):
+        book.format_table(5, ["a"])
+    with pytest.raises(TypeError, match="row"):
+        book.format_table([5], ["a"])
+
+
 def test_glue_rejects_bad_names():
     with pytest.raises(ValueError, match="name"):
         book.glue("not a name", 1)
@@ -255,6 +299,7 @@ SETUP = 'import sys\nif "google.colab" in sys.modules:\n    pip("git+https://exa
 def stamped(root, name, code=SETUP, scale="book", seconds=1.0, outputs=True):
     nb = make_notebook(code, outputs)
     nb.metadata["kbook"] = {"code_hash": book.code_hash(nb), "scale": scale, "seconds": seconds}
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     path = root / "notebooks" / f"{name}.ipynb"
     nbformat.write(nb, path)
     return path
@@ -291,13 +336,50 @@ def test_check_finds_every_kind_of_problem(fake_book):
     assert "no execution stamp" in problems and "stderr" in problems
 
 
+@pytest.mark.filterwarnings("ignore:Non-unique cell id")
+def test_check_requires_a_kernelspec_and_cell_ids(fake_book):
+    import json
+
+    path = stamped(fake_book, "good")
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    del raw["metadata"]["kernelspec"]
+    raw["nbformat_minor"] = 4
+    for cell in raw["cells"]:
+        del cell["id"]
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    problems = " | ".join(book.check_notebook(path, fake_book))
+    assert "no kernelspec" in problems and "4.4" in problems and "lack a valid, unique id" in problems
+
+    raw["nbformat_minor"] = 5
+    raw["metadata"]["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
+    raw["cells"] = [dict(raw["cells"][0], id="same"), dict(raw["cells"][0], id="same")]
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    problems = " | ".join(book.check_notebook(path, fake_book))
+    assert "kernelspec 'ir'" in problems and "1 cell(s) lack a valid, unique id" in problems
+
+
+def test_normalize_metadata_keeps_good_ids_and_fixes_the_rest():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(str(i)) for i in range(4)])
+    nb.cells[0]["id"] = "keep-me"
+    nb.cells[1]["id"] = "keep-me"  # duplicate
+    nb.cells[2]["id"] = "not valid!"
+    del nb.cells[3]["id"]
+    book.normalize_metadata(nb)
+    ids = [c["id"] for c in nb.cells]
+    assert ids[0] == "keep-me" and len(set(ids)) == 4
+    assert book.metadata_problems(json.loads(nbformat.writes(nb))) == []
+    nbformat.validate(nb)
+
+
 def test_execute_runs_stamps_and_passes_check(fake_book):
     path = fake_book / "notebooks" / "good.ipynb"
     nb = make_notebook(SETUP.replace('pip("git+https://example.org/repo")', "pass  # git+https://example.org/repo")
                        .replace("seed_everything(0)", "import os\nprint(os.environ['KBOOK_SCALE'])  # seed_everything"), outputs=False)
+    nb.metadata.pop("kernelspec", None)
     nbformat.write(nb, path)
     book.execute(path, scale="book")
     done = nbformat.read(path, as_version=4)
+    assert done.metadata["kernelspec"] == {"name": "python3", "display_name": "Python 3", "language": "python"}
     assert done.metadata["kbook"]["scale"] == "book"
     assert done.cells[0].outputs[0]["text"] == "book\n"
     assert book.check_notebook(path, fake_book) == []

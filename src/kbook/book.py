@@ -29,6 +29,9 @@ BOOK_BUDGET_SECONDS = 180
 ROOT = Path(__file__).resolve().parents[2]
 """The repository root when kbook is used from a checkout (src layout)."""
 
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+"""The kernel every chapter names (Colab and Jupyter pick the kernel from it)."""
+
 QUIET_ENV = {
     "TF_CPP_MIN_LOG_LEVEL": "2",
     "TF_ENABLE_ONEDNN_OPTS": "0",
@@ -74,32 +77,145 @@ def glue(name: str, value, display: bool = False):
     return value
 
 
-def format_table(rows, headers, floatfmt: str = ".3f") -> str:
-    """Return a Markdown table; floats are formatted with ``floatfmt``.
+def _is_real(value) -> bool:
+    """A real number that is not a bool (Python or NumPy scalar)."""
+    import numbers
+
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and type(value).__name__ != "bool_"
+
+
+def _is_float(value) -> bool:
+    """A Python float or a NumPy floating scalar (float16/32/64)."""
+    import numbers
+
+    return _is_real(value) and not isinstance(value, numbers.Integral)
+
+
+def column_format(values, *, max_decimals: int = 8) -> str:
+    """Choose one format spec for a column of numbers, from the values themselves.
+
+    Fixed point with three significant digits for the smallest non-zero magnitude, and more
+    decimals while two different values would print alike (up to ``max_decimals``); scientific
+    notation when the magnitudes reach 10⁶ or go below 10⁻⁴; no decimals when every value is a
+    whole number. Non-finite values are ignored (they print as ``nan``/``inf`` in any format).
 
     Example:
-        >>> print(format_table([["a", 0.5], ["b", 1]], ["name", "value"]))
+        >>> column_format([0.7993785, 0.1])
+        '.3f'
+        >>> column_format([0.12341, 0.12344])
+        '.5f'
+        >>> column_format([12.5, 3.25]), column_format([2.0, 40.0]), column_format([3e-7, 1.0])
+        ('.2f', '.0f', '.2e')
+    """
+    import math
+
+    finite = [float(v) for v in values if _is_real(v) and math.isfinite(float(v))]
+    nonzero = [abs(v) for v in finite if v != 0]
+    if not nonzero or all(v.is_integer() for v in finite) and max(nonzero) < 1e15:
+        return ".0f"
+    distinct = sorted(set(finite))
+
+    def separates(spec: str) -> bool:
+        return len({format(v, spec) for v in distinct}) == len(distinct)
+
+    if max(nonzero) >= 1e6 or min(nonzero) < 1e-4:
+        digits = 2
+        while digits < max_decimals and not separates(f".{digits}e"):
+            digits += 1
+        return f".{digits}e"
+    decimals = max(0, 2 - math.floor(math.log10(min(nonzero))))
+    while decimals < max_decimals and not separates(f".{decimals}f"):
+        decimals += 1
+    return f".{decimals}f"
+
+
+def _scalar(value):
+    """NumPy scalars as Python ones; float32/float16 by their shortest repr (0.1, not 0.100000001)."""
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        if getattr(value, "dtype", None) is not None and value.dtype.kind == "f" and value.dtype.itemsize < 8:
+            return float(str(value))
+        return value.item()
+    return value
+
+
+def format_table(rows, headers, floatfmt=None) -> str:
+    """Return a Markdown table; each column's numbers share one format.
+
+    Args:
+        rows: a sequence of rows, each a sequence with one cell per header.
+        headers: the column titles.
+        floatfmt: ``None`` (default) chooses a format per column from its values (see
+            :func:`column_format`); a format spec such as ``".3f"`` applies to every column; a
+            list gives one entry per column (a spec, or ``None`` to choose).
+
+    A column that holds at least one float (Python or NumPy, any precision) formats every number
+    in it with its format, so ``0.5`` and ``1`` in one column print as ``0.500`` and ``1.000``;
+    columns of integers, strings and bools print as they are.
+
+    Raises:
+        TypeError: ``rows`` or a row is not a sequence, or ``floatfmt`` is not a str, None or list.
+        ValueError: a row's length differs from ``headers``', ``floatfmt`` has the wrong length,
+            or a format spec is invalid.
+
+    Example:
+        >>> import numpy as np
+        >>> print(format_table([["a", np.float32(0.7993785)], ["b", 0.1], ["c", 1]], ["name", "value"]))
         | name | value |
         |---|---|
-        | a | 0.500 |
-        | b | 1 |
+        | a | 0.799 |
+        | b | 0.100 |
+        | c | 1.000 |
+        >>> print(format_table([[1, 0.5, 2.0]], ["n", "p", "q"], floatfmt=[None, ".1%", ".2f"]))
+        | n | p | q |
+        |---|---|---|
+        | 1 | 50.0% | 2.00 |
     """
-    rows = [list(row) for row in rows]
-    headers = list(headers)
-    if any(len(row) != len(headers) for row in rows):
+    if isinstance(rows, (str, bytes)) or not hasattr(rows, "__iter__"):
+        raise TypeError(f"rows must be a sequence of rows, got {type(rows).__name__}")
+    if isinstance(headers, (str, bytes)) or not hasattr(headers, "__iter__"):
+        raise TypeError(f"headers must be a sequence of strings, got {type(headers).__name__}")
+    headers = [str(h) for h in headers]
+    table = []
+    for row in rows:
+        if isinstance(row, (str, bytes)) or not hasattr(row, "__iter__"):
+            raise TypeError(f"every row must be a sequence of cells, got {type(row).__name__}")
+        table.append([_scalar(v) for v in row])
+    if any(len(row) != len(headers) for row in table):
         raise ValueError(f"every row must have {len(headers)} cells, like headers")
+    if floatfmt is None or isinstance(floatfmt, str):
+        specs = [floatfmt] * len(headers)
+    elif isinstance(floatfmt, (list, tuple)):
+        specs = list(floatfmt)
+        if len(specs) != len(headers):
+            raise ValueError(f"floatfmt must have one entry per column ({len(headers)}), got {len(specs)}")
+        if not all(spec is None or isinstance(spec, str) for spec in specs):
+            raise TypeError("floatfmt entries must be format specs (str) or None")
+    else:
+        raise TypeError(f"floatfmt must be a format spec, None or a list of them, got {type(floatfmt).__name__}")
+    for j, spec in enumerate(specs):
+        column = [row[j] for row in table]
+        if not any(_is_float(v) for v in column):
+            specs[j] = None  # integers, strings, bools: as they are
+            continue
+        if spec is None:
+            spec = column_format(column)
+        try:
+            format(1.5, spec)
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"floatfmt {spec!r} for column {headers[j]!r} is not a float format spec") from error
+        specs[j] = spec
 
-    def cell(value) -> str:
-        if isinstance(value, float):
-            return format(value, floatfmt)
+    def cell(value, spec) -> str:
+        if spec is not None and _is_real(value):
+            return format(float(value) if value != 0 else 0.0, spec)  # no "-0"
         return str(value)
 
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(cell(v, spec) for v, spec in zip(row, specs)) + " |" for row in table]
     return "\n".join(lines)
 
 
-def show_table(rows, headers, floatfmt: str = ".3f"):
+def show_table(rows, headers, floatfmt=None):
     """Display rows as a Markdown table in a notebook (see :func:`format_table`); return the text.
 
     Example:
@@ -132,6 +248,66 @@ def code_hash(notebook) -> str:
 def _source(cell) -> str:
     source = cell.source
     return "".join(source) if isinstance(source, list) else source
+
+
+def normalize_metadata(notebook):
+    """Give ``notebook`` (an nbformat node, changed in place) the kernelspec and nbformat 4.5 cell ids.
+
+    Cells keep the ids they have; missing, invalid or duplicated ids are replaced. Returns the
+    notebook.
+
+    Example:
+        >>> import nbformat
+        >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
+        >>> nb.nbformat_minor = 4; del nb.cells[0]["id"]
+        >>> nb = normalize_metadata(nb)
+        >>> nb.metadata.kernelspec["name"], nb.nbformat_minor, bool(nb.cells[0]["id"])
+        ('python3', 5, True)
+    """
+    import uuid
+
+    notebook.metadata["kernelspec"] = dict(KERNELSPEC)
+    notebook.nbformat = 4
+    notebook.nbformat_minor = max(5, int(notebook.get("nbformat_minor", 0)))
+    seen = set()
+    for cell in notebook.cells:
+        cell_id = cell.get("id")
+        if not isinstance(cell_id, str) or not _CELL_ID.fullmatch(cell_id) or cell_id in seen:
+            cell_id = uuid.uuid4().hex[:8]
+            while cell_id in seen:
+                cell_id = uuid.uuid4().hex[:8]
+            cell["id"] = cell_id
+        seen.add(cell_id)
+    return notebook
+
+
+_CELL_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+"""nbformat 4.5's pattern for a cell id."""
+
+
+def metadata_problems(raw: dict) -> list[str]:
+    """Problems with a notebook's kernelspec and cell ids, read from its raw JSON (a dict).
+
+    The raw JSON is checked because ``nbformat.read`` quietly adds missing ids.
+
+    Example:
+        >>> metadata_problems({"nbformat": 4, "nbformat_minor": 4, "metadata": {}, "cells": [{}]})
+        ['has no kernelspec (python3)', 'is nbformat 4.4, not >= 4.5 (cell ids)', '1 cell(s) lack a valid, unique id']
+    """
+    problems = []
+    kernelspec = (raw.get("metadata") or {}).get("kernelspec") or {}
+    if kernelspec.get("name") != KERNELSPEC["name"] or kernelspec.get("language") != KERNELSPEC["language"]:
+        problems.append(f"has no kernelspec ({KERNELSPEC['name']})" if not kernelspec else
+                        f"has kernelspec {kernelspec.get('name')!r}, not {KERNELSPEC['name']!r}")
+    version = (raw.get("nbformat", 0), raw.get("nbformat_minor", 0))
+    if version < (4, 5):
+        problems.append(f"is nbformat {version[0]}.{version[1]}, not >= 4.5 (cell ids)")
+    ids = [cell.get("id") for cell in raw.get("cells", [])]
+    bad = sum(1 for i in ids if not isinstance(i, str) or not _CELL_ID.fullmatch(i))
+    bad += len([i for i in ids if isinstance(i, str)]) - len({i for i in ids if isinstance(i, str)})
+    if bad:
+        problems.append(f"{bad} cell(s) lack a valid, unique id")
+    return problems
 
 
 def execute(path: Path, scale: str = "book", timeout: int = 1800) -> float:
@@ -170,8 +346,9 @@ def execute(path: Path, scale: str = "book", timeout: int = 1800) -> float:
         # The budget assumes an otherwise idle machine; the load at the start says if it was.
         "load_average": None if load is None else round(load, 2),
     }
-    for cell in notebook.cells:  # volatile ids and timings would churn every diff
+    for cell in notebook.cells:  # volatile timings would churn every diff
         cell.metadata.pop("execution", None)
+    normalize_metadata(notebook)
     nbformat.write(notebook, path)
     return seconds
 
@@ -217,7 +394,7 @@ def check_notebook(path: Path, root: Path = ROOT) -> list[str]:
     import nbformat
 
     path = Path(path)
-    problems = []
+    problems = metadata_problems(json.loads(path.read_text(encoding="utf-8")))
     notebook = nbformat.read(path, as_version=4)
     code_cells = [c for c in notebook.cells if c.cell_type == "code" and _source(c).strip()]
     if not code_cells:
