@@ -94,21 +94,10 @@ def test_keras_swish_and_layer_match_numpy(beta):
 
 
 def _grad(fn, x):
-    """d sum(fn(x)) / dx with the active backend's autodiff (test-only helper)."""
-    import keras
+    """d sum(fn(x)) / dx with the active backend's autodiff, through the spine's helper."""
+    from kbook.autodiff import value_and_grad
 
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        t = tf.convert_to_tensor(x)
-        with tf.GradientTape() as tape:
-            tape.watch(t)
-            total = tf.reduce_sum(fn(t))
-        return tape.gradient(total, t).numpy()
-    import jax
-    import jax.numpy as jnp
-
-    return np.asarray(jax.grad(lambda t: jnp.sum(fn(t)))(jnp.asarray(x)))
+    return value_and_grad(fn, x)[1]
 
 
 @pytest.mark.keras
@@ -291,6 +280,7 @@ def test_underflow_layer_survives_xla_compilation():
 
 @pytest.mark.parametrize("call, error, match", [
     (lambda: A.activation("mish", 1.0), ValueError, "name"),
+    (lambda: A.activation(3, 1.0), TypeError, "name"),
     (lambda: A.derivative("relu", ["a"]), TypeError, "x"),
     (lambda: A.activation("swish", 1.0, beta=math.nan), ValueError, "beta"),
     (lambda: A.activation("swish", 1.0, beta="1"), TypeError, "beta"),
@@ -301,12 +291,18 @@ def test_underflow_layer_survives_xla_compilation():
     (lambda: A.float32_underflow([1.0], scale=1.0), TypeError, "float32"),
     (lambda: A.Float32Underflow(scale=0.3), ValueError, "power of two"),
     (lambda: A.Float32Underflow(gradient="straight"), ValueError, "gradient"),
+    (lambda: A.Float32Underflow(gradient=1), TypeError, "gradient"),
     (lambda: A.LearnableSwish(per_unit="yes"), TypeError, "per_unit"),
     (lambda: A.LearnableSwish(beta_initializer=math.inf), ValueError, "beta"),
     (lambda: A.collapse_linear([]), ValueError, "weights"),
     (lambda: A.collapse_linear([(np.ones((2, 3)), np.ones(3)), (np.ones((2, 2)), np.ones(2))]), ValueError, "expects"),
     (lambda: A.deep_mlp(0, 4, "relu", input_dim=2, classes=2), ValueError, "depth"),
     (lambda: A.deep_mlp(2, 4, "relu", input_dim=2, classes=1), ValueError, "classes"),
+    (lambda: A.deep_mlp(True, 4, "relu", input_dim=2, classes=2), TypeError, "depth"),
+    (lambda: A.deep_mlp(2, 4.0, "relu", input_dim=2, classes=2), TypeError, "width"),
+    (lambda: A.tower_model("not callable", [1], (2,)), TypeError, "build_tower"),
+    (lambda: A.tower_model(lambda i, s, k: i, 3, (2,)), TypeError, "towers"),
+    (lambda: A.tower_model(lambda i, s, k: i, [], (2,)), ValueError, "towers"),
 ])
 def test_bad_arguments_raise(call, error, match):
     with pytest.raises(error, match=match):
@@ -320,3 +316,79 @@ def test_gradient_norms_rejects_bad_inputs():
         A.gradient_norms(model, np.ones((4, 3), "float32"), np.zeros(3, "int32"))
     with pytest.raises(TypeError, match="model"):
         A.gradient_norms("not a model", np.ones((4, 3)), np.zeros(4))
+    with pytest.raises(TypeError, match="x must be"):
+        A.gradient_norms(model, [["a", "b", "c"]], np.zeros(1))
+    with pytest.raises(TypeError, match="loss"):
+        A.gradient_norms(model, np.ones((4, 3)), np.zeros(4), loss="mse")
+
+
+# --------------------------------------------------------------------------- towers
+
+
+def _tower_spec_model(inputs, spec, index):
+    import keras
+
+    width, seed = spec
+    h = keras.layers.Dense(width, activation="tanh", kernel_initializer=keras.initializers.GlorotNormal(seed))(inputs)
+    return keras.layers.Dense(3, kernel_initializer=keras.initializers.GlorotNormal(seed + 1))(h)
+
+
+@pytest.mark.keras
+def test_towers_train_exactly_as_each_network_would_alone():
+    # Reference: every tower trained as its own model, with its own Adam, on the same batches.
+    import keras
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(48, 5)).astype("float32")
+    y = rng.integers(0, 3, size=48).astype("int32")
+    specs = [(4, 10), (6, 20), (5, 30)]
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    joint = A.tower_model(_tower_spec_model, specs, (5,))
+    joint.compile(optimizer=keras.optimizers.Adam(1e-2), loss=[loss] * len(specs))
+    joint.fit(x, [y] * len(specs), epochs=3, batch_size=16, shuffle=False, verbose=0)
+    joint_out = joint.predict(x, verbose=0)
+
+    for i, spec in enumerate(specs):
+        inputs = keras.Input((5,))
+        alone = keras.Model(inputs, _tower_spec_model(inputs, spec, i))
+        alone.compile(optimizer=keras.optimizers.Adam(1e-2), loss=loss)
+        before = alone.predict(x, verbose=0)
+        alone.fit(x, y, epochs=3, batch_size=16, shuffle=False, verbose=0)
+        assert not np.allclose(before, alone.predict(x, verbose=0))  # it did train
+        np.testing.assert_allclose(joint_out[i], alone.predict(x, verbose=0), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.keras
+def test_towers_refuse_shared_weights():
+    import keras
+
+    shared = keras.layers.Dense(2)
+    with pytest.raises(ValueError, match="share"):
+        A.tower_model(lambda inputs, spec, index: shared(inputs), [0, 1], (3,))
+
+
+# --------------------------------------------------------------------------- imports
+
+
+def test_import_loads_no_backend_and_layers_load_on_first_access():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pickle, kbook.activations as A\n"
+        "heavy = [m for m in ('keras', 'tensorflow', 'jax', 'torch') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "from kbook.activations import LearnableSwish\n"
+        "import keras\n"
+        "assert keras.saving.get_registered_object('kbook>LearnableSwish') is LearnableSwish\n"
+        "assert keras.saving.get_registered_object('kbook>Float32Underflow') is A.Float32Underflow\n"
+        "assert pickle.loads(pickle.dumps(A.Float32Underflow)) is A.Float32Underflow\n"
+        "layer = pickle.loads(pickle.dumps(LearnableSwish(beta_initializer=0.5)))\n"
+        "assert type(layer) is LearnableSwish and layer.beta_initializer == 0.5\n"
+        "assert 'LearnableSwish' in dir(A)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    with pytest.raises(AttributeError, match="no attribute"):
+        A.NoSuchLayer  # noqa: B018

@@ -179,3 +179,29 @@ def test_mc_predict_validates_its_arguments():
         mc_predict(model, np.ones((2, 2)), batch_size=0)
     with pytest.raises(ValueError, match="non-empty"):
         mc_predict(model, np.ones((0, 2)))
+    for kwargs, match in (({"n_samples": True}, "n_samples"), ({"n_samples": 2.0}, "n_samples"),
+                          ({"batch_size": True}, "batch_size"), ({"batch_size": "4"}, "batch_size")):
+        with pytest.raises(TypeError, match=match):
+            mc_predict(model, np.ones((2, 2)), **kwargs)
+    with pytest.raises(TypeError, match="model"):
+        mc_predict("model", np.ones((2, 2)))
+    with pytest.raises(TypeError, match="x must be numeric"):
+        mc_predict(model, np.array([["a", "b"]]))
+
+
+def test_import_loads_no_backend_and_the_layer_loads_on_first_access():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pickle, kbook.dropout as D\n"
+        "heavy = [m for m in ('keras', 'tensorflow', 'jax', 'torch') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "from kbook.dropout import MCDropout\n"
+        "import keras\n"
+        "assert keras.saving.get_registered_object('kbook>MCDropout') is MCDropout is D.MCDropout\n"
+        "assert pickle.loads(pickle.dumps(MCDropout)) is MCDropout\n"
+        "assert 'MCDropout' in dir(D)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -2,17 +2,28 @@
 
 See the chapter: notebooks/activations.ipynb
 
-Three groups of helpers live here.
+Four groups of helpers live here.
 
 * :func:`activation` and :func:`derivative` — NumPy closed forms of the activations the chapter
   compares (value and first derivative), used for the curve figures. They are checked against
   finite differences and against Keras's own activations in the tests.
-* :func:`swish` and :class:`LearnableSwish` — ``x * sigmoid(beta * x)`` in ``keras.ops``, with
+* :func:`swish` and ``LearnableSwish`` — ``x * sigmoid(beta * x)`` in ``keras.ops``, with
   ``beta`` fixed or learned; :func:`deep_mlp` and :func:`gradient_norms` — the gradient-flow
   experiment (per-layer gradient norms of a deep MLP at initialisation).
-* :func:`float32_underflow` and :class:`Float32Underflow` — a function made of four
+* :func:`tower_model` — many independent networks trained as one Keras model (one fit, one trace).
+* :func:`float32_underflow` and ``Float32Underflow`` — a function made of four
   multiplications by powers of two, mathematically the identity, which float32 makes nonlinear
   below ``scale`` (IEEE subnormal rounding, or flush-to-zero where the hardware mode sets it).
+
+Imports: NumPy at module level, nothing else; ``import kbook.activations`` does not import Keras,
+TensorFlow or JAX. SciPy is imported by :func:`activation` / :func:`derivative` for ``gelu``.
+Keras (and with it the active backend) is imported when a Keras helper is first called
+(:func:`swish`, :func:`deep_mlp`, :func:`gradient_norms`, :func:`tower_model`, and the backend
+probes), and when one of the two layer classes ``LearnableSwish`` / ``Float32Underflow`` is first
+looked up: they live in the private module ``kbook._activations_keras``, which this module loads
+on that first access (module ``__getattr__``) and which registers them with Keras as
+``kbook>LearnableSwish`` and ``kbook>Float32Underflow``. To load a saved model that contains them,
+look one of them up first (or pass ``custom_objects``).
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ __all__ = [
     "LearnableSwish",
     "deep_mlp",
     "gradient_norms",
+    "tower_model",
     "collapse_linear",
     "float32_underflow",
     "underflow_reference",
@@ -49,6 +61,24 @@ MIN_NORMAL_EXPONENT = -126  # smallest normal number 2**-126
 MANTISSA_BITS = 23  # stored fraction bits: subnormals are multiples of 2**-149
 
 
+_LAZY_LAYERS = {"LearnableSwish": "kbook._activations_keras", "Float32Underflow": "kbook._activations_keras"}
+
+
+def __getattr__(name: str):
+    """Load the Keras layer classes on first access (PEP 562), so that importing this module does not."""
+    if name in _LAZY_LAYERS:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY_LAYERS[name]), name)
+        globals()[name] = value  # later lookups are ordinary attribute reads
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_LAYERS))
+
+
 # --------------------------------------------------------------------------- NumPy closed forms
 
 
@@ -65,7 +95,9 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def _check_name(name: str) -> None:
-    if not isinstance(name, str) or name not in ACTIVATIONS:
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string, one of {', '.join(ACTIVATIONS)}, got {type(name).__name__}")
+    if name not in ACTIVATIONS:
         raise ValueError(f"name must be one of {', '.join(ACTIVATIONS)}, got {name!r}")
 
 
@@ -190,77 +222,6 @@ def swish(x, beta=1.0):
     return ops.multiply(x, ops.sigmoid(ops.multiply(beta, x)))
 
 
-def _serializable(cls):
-    import keras
-
-    return keras.saving.register_keras_serializable(package="kbook")(cls)
-
-
-def _layer_base():
-    import keras
-
-    return keras.layers.Layer
-
-
-class LearnableSwish(_layer_base()):
-    """Swish with a trainable ``beta``: ``y = x * sigmoid(beta * x)``.
-
-    Shapes: input ``(..., d)`` → output ``(..., d)``. With ``per_unit=True`` there is one ``beta``
-    per feature (shape ``(d,)``), otherwise a single scalar.
-
-    Args:
-        beta_initializer: initial value of ``beta`` (a float; 1.0 starts as SiLU).
-        per_unit: one ``beta`` per last-axis feature instead of one for the layer.
-
-    Example:
-        >>> import numpy as np
-        >>> layer = LearnableSwish(beta_initializer=1.0, per_unit=True)
-        >>> y = layer(np.ones((2, 3), dtype="float32"))
-        >>> tuple(y.shape), tuple(layer.beta.shape)
-        ((2, 3), (3,))
-    """
-
-    def __init__(self, beta_initializer: float = 1.0, per_unit: bool = False, **kwargs):
-        super().__init__(**kwargs)
-        self.beta_initializer = _check_beta(beta_initializer)
-        if not isinstance(per_unit, bool):
-            raise TypeError(f"per_unit must be a bool, got {type(per_unit).__name__}")
-        self.per_unit = per_unit
-
-    def build(self, input_shape):
-        import keras
-
-        if self.per_unit:
-            if input_shape[-1] is None:
-                raise ValueError("LearnableSwish(per_unit=True) needs a known last dimension")
-            shape = (int(input_shape[-1]),)
-        else:
-            shape = ()
-        self.beta = self.add_weight(
-            name="beta",
-            shape=shape,
-            initializer=keras.initializers.Constant(self.beta_initializer),
-            trainable=True,
-        )
-
-    def call(self, inputs):
-        from keras import ops
-
-        beta = ops.cast(self.beta, inputs.dtype)
-        return ops.multiply(inputs, ops.sigmoid(ops.multiply(beta, inputs)))
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"beta_initializer": self.beta_initializer, "per_unit": self.per_unit})
-        return config
-
-
-LearnableSwish = _serializable(LearnableSwish)
-
-
 # --------------------------------------------------------------------------- gradient flow
 
 
@@ -292,7 +253,9 @@ def deep_mlp(depth: int, width: int, activation="relu", *, input_dim: int, class
 
     for name, value, low in (("depth", depth, 1), ("width", width, 1), ("input_dim", input_dim, 1),
                              ("classes", classes, 2)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an int >= {low}, got {type(value).__name__}")
+        if value < low:
             raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
         raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
@@ -322,8 +285,9 @@ def deep_mlp(depth: int, width: int, activation="relu", *, input_dim: int, class
 def gradient_norms(model, x, y, loss=None) -> dict[str, float]:
     """Frobenius norm of the loss gradient for every Dense kernel of ``model``, in layer order.
 
-    Computes ``d loss(y, model(x)) / d W`` once, in inference mode, with the backend's own
-    autodiff (TensorFlow's GradientTape or ``jax.grad``).
+    Computes ``d loss(y, model(x)) / d W`` once, in inference mode: the model is run as a pure
+    function of its trainable values (``model.stateless_call``) and differentiated with the spine's
+    :func:`kbook.autodiff.value_and_grad`, so any Keras backend works.
 
     Args:
         model: a built ``keras.Model``.
@@ -345,49 +309,95 @@ def gradient_norms(model, x, y, loss=None) -> dict[str, float]:
     import keras
     from keras import ops
 
+    from kbook.autodiff import value_and_grad
+
     if not isinstance(model, keras.Model):
         raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
-    x = np.asarray(x, dtype="float32")
+    try:
+        x = np.asarray(x, dtype="float32")
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"x must be an array of numbers, got {type(x).__name__}") from error
     y = np.asarray(y)
     if x.ndim < 2 or len(x) == 0:
         raise ValueError(f"x must have shape (batch, ...) with batch >= 1, got {x.shape}")
-    if len(y) != len(x):
-        raise ValueError(f"y must have {len(x)} rows like x, got {len(y)}")
+    if y.ndim == 0 or len(y) != len(x):
+        raise ValueError(f"y must have {len(x)} rows like x, got shape {y.shape}")
     if loss is None:
         loss = keras.losses.SparseCategoricalCrossentropy()
+    elif not callable(loss):
+        raise TypeError(f"loss must be a callable loss(y_true, y_pred), got {type(loss).__name__}")
     kernels = [(layer.name, layer.kernel) for layer in model.layers if hasattr(layer, "kernel")]
     if not kernels:
         raise ValueError("model has no layer with a kernel")
-    variables = model.trainable_variables
-    index = {id(v): i for i, v in enumerate(variables)}
-    backend = keras.backend.backend()
+    trainable = model.trainable_variables
+    index = {id(v): i for i, v in enumerate(trainable)}
+    non_trainable = [v.value for v in model.non_trainable_variables]
 
-    def scalar_loss(pred):
+    def loss_of(*values):
+        pred, _ = model.stateless_call(list(values), non_trainable, x, training=False)
         return ops.mean(loss(ops.convert_to_tensor(y), pred))
 
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        with tf.GradientTape() as tape:
-            value = scalar_loss(model(x, training=False))
-        grads = tape.gradient(value, variables)
-    elif backend == "jax":
-        import jax
-
-        non_trainable = [v.value for v in model.non_trainable_variables]
-
-        def loss_of(trainable):
-            pred, _ = model.stateless_call(trainable, non_trainable, x, training=False)
-            return scalar_loss(pred)
-
-        grads = jax.grad(loss_of)([v.value for v in variables])
-    else:  # pragma: no cover - the book runs TensorFlow and tests JAX
-        raise NotImplementedError(f"gradient_norms supports tensorflow and jax, not {backend}")
+    _, grads = value_and_grad(loss_of, *[ops.convert_to_numpy(v.value) for v in trainable])
+    if len(trainable) == 1:
+        grads = (grads,)
     out = {}
     for name, kernel in kernels:
-        g = ops.convert_to_numpy(grads[index[id(kernel)]]).astype(np.float64)
+        g = np.asarray(grads[index[id(kernel)]], dtype=np.float64)
         out[name] = float(np.sqrt(np.sum(g * g)))
     return out
+
+
+def tower_model(build_tower, towers, input_shape, *, name: str = "towers"):
+    """Independent networks ("towers") side by side in one Keras model: one input, one output each.
+
+    ``build_tower(inputs, spec, index)`` builds tower number ``index`` (from ``spec``, an item of
+    ``towers``) on the shared input tensor and returns its output tensor; it must create fresh
+    layers, so that no two towers share a weight (checked). Compile the model with one loss per
+    output (``loss=[loss] * len(towers)``) and fit it with the targets repeated
+    (``[y] * len(towers)``): Keras adds the losses, so the gradient with respect to a tower's
+    weights is the gradient of that tower's own loss, and an optimizer that updates each weight
+    from its own gradient history (SGD, Adam) trains every tower exactly as it would train alone on
+    the same mini-batches. One ``fit`` (one trace, one data pipeline) then replaces ``len(towers)``.
+
+    Args:
+        build_tower: callable ``(inputs, spec, index) -> output tensor``.
+        towers: a non-empty sequence of specs (anything ``build_tower`` understands).
+        input_shape: shape of one example, e.g. ``(784,)``.
+        name: the model's name.
+
+    Returns:
+        an uncompiled ``keras.Model`` with ``len(towers)`` outputs, in the order of ``towers``.
+
+    Raises:
+        TypeError: ``build_tower`` is not callable, or ``towers`` is not a sequence.
+        ValueError: ``towers`` is empty, or two towers share a weight.
+
+    Example:
+        >>> import keras, numpy as np
+        >>> def build(inputs, width, index):
+        ...     return keras.layers.Dense(2)(keras.layers.Dense(width, activation="relu")(inputs))
+        >>> model = tower_model(build, [4, 8], (3,))
+        >>> [tuple(out.shape) for out in model(np.ones((5, 3), "float32"))]
+        [(5, 2), (5, 2)]
+    """
+    import keras
+
+    if not callable(build_tower):
+        raise TypeError(f"build_tower must be callable, got {type(build_tower).__name__}")
+    if isinstance(towers, (str, bytes)) or not hasattr(towers, "__len__"):
+        raise TypeError(f"towers must be a sequence of tower specs, got {type(towers).__name__}")
+    towers = list(towers)
+    if not towers:
+        raise ValueError("towers must hold at least one tower spec")
+    inputs = keras.Input(tuple(input_shape))
+    outputs = [build_tower(inputs, spec, i) for i, spec in enumerate(towers)]
+    seen = {}
+    for i, out in enumerate(outputs):
+        for weight in keras.Model(inputs, out).weights:
+            if seen.setdefault(id(weight), i) != i:
+                raise ValueError(f"towers {seen[id(weight)]} and {i} share the weight {weight.path}: "
+                                 "build_tower must create new layers for every tower")
+    return keras.Model(inputs, outputs, name=name)
 
 
 def collapse_linear(weights) -> tuple[np.ndarray, np.ndarray]:
@@ -528,67 +538,3 @@ def _to_numpy(value) -> np.ndarray:
 
 GRADIENTS = ("identity", "kept")
 """Gradients :class:`Float32Underflow` can report: that of the identity, or of what float32 kept."""
-
-
-class Float32Underflow(_layer_base()):
-    """The float32-underflow "activation" as a layer: forward :func:`float32_underflow`, identity gradient.
-
-    Shapes: ``(..., d)`` → ``(..., d)``. The four power-of-two factors are stored as
-    non-trainable weights, so a compiler (XLA) cannot fold them into one constant (folding
-    ``2**-126 * 2**126`` into 1 would delete the effect). The forward value is
-    ``x + stop_gradient(f(x) - x)``, which equals ``f(x)`` exactly in float32, and whose gradient
-    is 1 — the same gradient autodiff gives the raw product of constants, since it differentiates
-    the mathematics (the identity), not the rounding.
-
-    Args:
-        scale: a power of two; inputs with ``|x| < scale`` are rounded or flushed.
-
-    Example:
-        >>> import numpy as np
-        >>> layer = Float32Underflow(scale=1.0)
-        >>> y = layer(np.array([[0.5, 2.0]], dtype="float32"))
-        >>> float(np.asarray(y)[0, 1])
-        2.0
-    """
-
-    def __init__(self, scale: float = 1.0, gradient: str = "identity", **kwargs):
-        super().__init__(**kwargs)
-        self.scale = _check_scale(scale)
-        if gradient not in GRADIENTS:
-            raise ValueError(f"gradient must be one of {', '.join(GRADIENTS)}, got {gradient!r}")
-        self.gradient = gradient
-
-    def build(self, input_shape):
-        import keras
-
-        self.factors = [
-            self.add_weight(name=f"factor_{i}", shape=(), trainable=False, dtype="float32",
-                            initializer=keras.initializers.Constant(float(value)))
-            for i, value in enumerate(_underflow_factors(self.scale))
-        ]
-
-    def call(self, inputs):
-        from keras import ops
-
-        if ops.dtype(inputs) != "float32":
-            raise TypeError(f"Float32Underflow needs float32 inputs, got {ops.dtype(inputs)}")
-        y = inputs
-        for factor in self.factors:
-            y = ops.multiply(y, factor)
-        if self.gradient == "identity":
-            return ops.add(inputs, ops.stop_gradient(ops.subtract(y, inputs)))
-        # "kept": slope 1 where float32 left x unchanged, 0 where it rounded or flushed it.
-        kept = ops.stop_gradient(ops.cast(ops.equal(y, inputs), inputs.dtype))
-        linear_part = ops.multiply(inputs, kept)
-        return ops.add(linear_part, ops.stop_gradient(ops.subtract(y, linear_part)))
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"scale": self.scale, "gradient": self.gradient})
-        return config
-
-
-Float32Underflow = _serializable(Float32Underflow)

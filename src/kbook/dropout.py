@@ -6,13 +6,20 @@ Inverted dropout (what every modern framework does) zeroes each element with pro
 and divides the survivors by ``1 - rate``, so the expectation of every element is unchanged and
 inference needs no rescaling. Its variance is what changes: for a fixed input ``x``,
 ``Var[dropout(x)] = x**2 * rate / (1 - rate)`` (:func:`dropout_moments`).
+
+Imports: NumPy at module level, nothing else; ``import kbook.dropout`` does not import Keras,
+TensorFlow or JAX. :func:`mc_predict` imports Keras (and with it the active backend) when it is
+called. The Keras layer ``MCDropout`` lives in the private module ``kbook._dropout_keras``, which
+this module loads the first time the name is looked up (``kbook.dropout.MCDropout`` or
+``from kbook.dropout import MCDropout``, through a module ``__getattr__``); loading it registers
+the class with Keras as ``kbook>MCDropout``. To load a saved model that contains it, look the name
+up first (or pass ``custom_objects``).
 """
 
 from __future__ import annotations
 
 import numbers
 
-import keras
 import numpy as np
 
 __all__ = [
@@ -23,6 +30,24 @@ __all__ = [
     "predictive_entropy",
     "mutual_information",
 ]
+
+
+_LAZY_LAYERS = {"MCDropout": "kbook._dropout_keras"}
+
+
+def __getattr__(name: str):
+    """Load the Keras layer class on first access (PEP 562), so that importing this module does not."""
+    if name in _LAZY_LAYERS:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY_LAYERS[name]), name)
+        globals()[name] = value  # later lookups are ordinary attribute reads
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_LAYERS))
 
 
 def _check_rate(rate) -> float:
@@ -91,27 +116,6 @@ def dropout_moments(x, rate):
 # --------------------------------------------------------------------------- Monte Carlo dropout
 
 
-@keras.saving.register_keras_serializable(package="kbook")
-class MCDropout(keras.layers.Dropout):
-    """A ``keras.layers.Dropout`` that stays active at inference (Monte Carlo dropout).
-
-    Use it in place of ``Dropout`` when predictions should be samples from the approximate
-    posterior of Gal & Ghahramani (2016); the ``training`` argument is ignored. Arguments are
-    those of ``keras.layers.Dropout`` (``rate``, ``noise_shape``, ``seed``).
-
-    Input and output shape: anything, unchanged.
-
-    Example:
-        >>> layer = MCDropout(0.5, seed=1)
-        >>> y = keras.ops.convert_to_numpy(layer(np.ones((2, 4))))  # dropped though not training
-        >>> set(y.ravel().tolist()) <= {0.0, 2.0}
-        True
-    """
-
-    def call(self, inputs, training=None):
-        return super().call(inputs, training=True)
-
-
 def mc_predict(model, x, n_samples=50, batch_size=None):
     """Run ``model`` ``n_samples`` times with dropout active and stack the predictions.
 
@@ -126,18 +130,34 @@ def mc_predict(model, x, n_samples=50, batch_size=None):
     Returns:
         NumPy array ``(n_samples, n, ...)`` of the model's outputs.
 
+    Raises:
+        TypeError: ``model`` is not callable, ``n_samples`` / ``batch_size`` are not ints (``True``
+            included), or ``x`` is not numeric.
+        ValueError: ``n_samples`` / ``batch_size`` below 1, or ``x`` not a non-empty batch.
+
     Example:
+        >>> import keras
         >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dropout(0.5), keras.layers.Dense(2)])
         >>> mc_predict(model, np.ones((4, 3)), n_samples=5).shape
         (5, 4, 2)
     """
-    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
-    if batch_size is not None and (not isinstance(batch_size, numbers.Integral) or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive int or None, got {batch_size!r}")
+    if not callable(model):
+        raise TypeError(f"model must be a callable Keras model, got {type(model).__name__}")
+    for name, value in (("n_samples", n_samples), ("batch_size", batch_size)):
+        if name == "batch_size" and value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            allowed = "a positive int" + (" or None" if name == "batch_size" else "")
+            raise TypeError(f"{name} must be {allowed}, got {type(value).__name__}")
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1, got {value}")
     x = np.asarray(x)
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+        raise TypeError(f"x must be numeric, got an array of dtype {x.dtype}")
     if x.ndim == 0 or len(x) == 0:
         raise ValueError(f"x must be a non-empty batch, shape (n, ...), got shape {x.shape}")
+    import keras
+
     size = len(x) if batch_size is None else int(batch_size)
     samples = []
     for _ in range(int(n_samples)):
