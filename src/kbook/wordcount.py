@@ -16,6 +16,17 @@ Workers are plain :mod:`concurrent.futures` processes, so they start with any st
 (``fork`` on Linux, ``spawn`` on macOS and Windows, ``forkserver``): the tokenizer travels to each
 worker pickled, jieba's dictionary is loaded once per worker (timed as the ``init`` phase), and an
 exception raised in a worker is re-raised in the caller with its type and message.
+
+CPU time is recorded next to wall time: ``cpu_main`` for the calling process and ``cpu_workers``
+for the worker processes (their whole lives, from the operating system's accounting), so that
+a comparison can be made in CPU seconds per token, which other processes on a shared machine do
+not inflate. :func:`interleaved_rounds` and :func:`paired_ratio` are the small timing tools the
+chapter uses: run every configuration once per round, alternating the order, and summarise the
+ratio within each round by its median and range.
+
+Imports: only the standard library at module level (no NumPy, Keras, TensorFlow or JAX).
+jieba is imported lazily, by :class:`JiebaTokenizer`, in each process that tokenizes with it.
+``resource`` (POSIX) is used for the workers' CPU time where it exists.
 """
 
 from __future__ import annotations
@@ -30,9 +41,24 @@ import multiprocessing
 import numbers
 import os
 import pickle
+import statistics
 import time
 
-__all__ = ["JiebaTokenizer", "CountStats", "GcClock", "count_words", "count_words_parallel"]
+try:  # POSIX only: the CPU time of terminated child processes
+    import resource
+except ImportError:  # pragma: no cover - Windows
+    resource = None
+
+__all__ = [
+    "JiebaTokenizer",
+    "CountStats",
+    "GcClock",
+    "count_words",
+    "count_words_parallel",
+    "interleaved_rounds",
+    "paired_ratio",
+    "RatioSummary",
+]
 
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 
@@ -158,9 +184,14 @@ class CountStats:
     ``progress`` lists ``(characters counted so far, seconds since start)`` after each chunk, and
     ``max_in_flight`` the largest number of chunks that were out with workers at once.
     ``started`` is ``time.perf_counter()`` at the start of the run, and ``cpu_main`` the CPU time
-    (``time.process_time()``) the calling process used during it: equal to ``wall`` when a serial
-    run was never descheduled. Likewise ``worker_cpu`` over ``worker_busy`` (CPU and wall seconds
-    of the workers' tasks, summed) is below 1 when other processes took the workers' cores.
+    (``time.process_time()``, all threads) the calling process used during it: equal to ``wall``
+    when a serial run was never descheduled. Likewise ``worker_cpu`` over ``worker_busy`` (CPU and
+    wall seconds of the workers' tasks, summed) is below 1 when other processes took the workers'
+    cores. ``cpu_workers`` is the CPU time of the worker processes over their whole lives
+    (start-up, dictionary load, tasks, shutdown), read from the operating system's accounting of
+    terminated children (``resource.RUSAGE_CHILDREN``; any other child process of the caller that
+    ends during the run is counted too). Where ``resource`` does not exist (Windows) it falls
+    back to ``worker_cpu``. It is 0 for a serial run; ``cpu_total`` is ``cpu_main + cpu_workers``.
     """
 
     mode: str
@@ -191,6 +222,7 @@ class CountStats:
     max_in_flight: int = 0
     started: float = 0.0
     cpu_main: float = 0.0
+    cpu_workers: float = 0.0
     bytes_sent: int = 0
     bytes_received: int = 0
     init_per_worker: dict = dataclasses.field(default_factory=dict)
@@ -206,14 +238,26 @@ class CountStats:
         return self.n_tokens / self.wall if self.wall > 0 else float("nan")
 
     @property
+    def cpu_total(self) -> float:
+        """CPU seconds of the calling process and of all worker processes: ``cpu_main + cpu_workers``."""
+        return self.cpu_main + self.cpu_workers
+
+    @property
+    def cpu_per_token(self) -> float:
+        """``cpu_total / n_tokens``: CPU seconds spent per token counted (nan for no tokens)."""
+        return self.cpu_total / self.n_tokens if self.n_tokens else float("nan")
+
+    @property
     def transfer(self) -> float:
         """Seconds spent moving data between processes: ``send + load + dump + receive``."""
         return self.send + self.load + self.dump + self.receive
 
     def as_dict(self) -> dict:
-        """A plain dict of every field plus ``words_per_second`` and ``transfer``."""
+        """A plain dict of every field plus the derived ``words_per_second``, ``transfer``,
+        ``cpu_total`` and ``cpu_per_token``."""
         out = dataclasses.asdict(self)
-        out.update(words_per_second=self.words_per_second, transfer=self.transfer)
+        out.update(words_per_second=self.words_per_second, transfer=self.transfer, cpu_total=self.cpu_total,
+                   cpu_per_token=self.cpu_per_token)
         return out
 
 
@@ -229,6 +273,20 @@ def _check_positive_int(value, name: str, allow_none: bool = False):
     if value < 1:
         raise ValueError(f"{name} must be >= 1, got {value}")
     return int(value)
+
+
+def _check_bool(value, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool (True or False), got {type(value).__name__}")
+    return value
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of this process's terminated, waited-for children so far."""
+    if resource is None:  # pragma: no cover - Windows
+        return 0.0
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _resolve_tokenize(tokenize):
@@ -271,6 +329,18 @@ def _prune(counter: collections.Counter, min_count: int) -> collections.Counter:
     return counter
 
 
+def _as_token_list(tokens, tokenize) -> list:
+    """``list(tokens)``, refusing a str (it would be counted character by character) or a non-iterable."""
+    if isinstance(tokens, (str, bytes)):
+        raise TypeError(f"tokenize must return an iterable of tokens (e.g. a list of str), but {tokenize!r} "
+                        f"returned a single {type(tokens).__name__}")
+    try:
+        return list(tokens)
+    except TypeError:
+        raise TypeError(f"tokenize must return an iterable of tokens (e.g. a list of str), but {tokenize!r} "
+                        f"returned {type(tokens).__name__}") from None
+
+
 def _count_chunk_into(counter, texts, tokenize):
     """Tokenize and count ``texts`` into ``counter``; return (tokenize s, count s, tokens, chars)."""
     clock = time.perf_counter
@@ -281,7 +351,7 @@ def _count_chunk_into(counter, texts, tokenize):
         a = clock()
         tokens = tokenize(text)
         if not isinstance(tokens, list):  # a generator (e.g. jieba.cut) is consumed while tokenizing
-            tokens = list(tokens)
+            tokens = _as_token_list(tokens, tokenize)
         b = clock()
         update(tokens)
         c = clock()
@@ -316,7 +386,8 @@ def count_words(texts, tokenize=None, *, batch_size=None, min_batch_count=1, ret
 
     Raises:
         TypeError: ``texts`` is a str or not iterable, an item is not a str, ``tokenize`` is not
-            callable, or a size is not an int.
+            callable or returns a str or a non-iterable, a size is not an int (``True`` is not
+            one), or ``return_stats`` is not a bool.
         ValueError: ``batch_size``, ``min_batch_count`` or ``progress_every`` is below 1.
 
     Example:
@@ -327,6 +398,7 @@ def count_words(texts, tokenize=None, *, batch_size=None, min_batch_count=1, ret
         (1, 3, 5)
     """
     tokenize = _resolve_tokenize(tokenize)
+    return_stats = _check_bool(return_stats, "return_stats")
     batch_size = _check_positive_int(batch_size, "batch_size", allow_none=True)
     min_batch_count = _check_positive_int(min_batch_count, "min_batch_count")
     progress_every = _check_positive_int(progress_every, "progress_every")
@@ -448,7 +520,9 @@ def count_words_parallel(texts, processes=None, tokenize=None, chunk_size=500, *
 
     Raises:
         TypeError: ``texts`` is a str or not iterable, an item is not a str, ``tokenize`` is not
-            callable or cannot be pickled, or a size is not an int.
+            callable, cannot be pickled, or returns a str or a non-iterable, a size (``processes``
+            included) is not an int (``True`` is not one), ``start_method`` is not a str, or
+            ``return_stats`` is not a bool.
         ValueError: ``processes``, ``chunk_size``, ``max_pending`` or ``min_chunk_count`` is below
             1, or ``start_method`` is unknown.
         Any exception raised by ``tokenize`` in a worker, re-raised here with its message.
@@ -464,6 +538,7 @@ def count_words_parallel(texts, processes=None, tokenize=None, chunk_size=500, *
     if processes is None:
         processes = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     processes = _check_positive_int(processes, "processes")
+    return_stats = _check_bool(return_stats, "return_stats")
     chunk_size = _check_positive_int(chunk_size, "chunk_size")
     max_pending = _check_positive_int(max_pending, "max_pending", allow_none=True) or 2 * processes
     min_chunk_count = _check_positive_int(min_chunk_count, "min_chunk_count")
@@ -522,6 +597,7 @@ def count_words_parallel(texts, processes=None, tokenize=None, chunk_size=500, *
 
     with GcClock() as gc_clock:
         cpu_start = time.process_time()
+        children_start = _children_cpu()
         start = stats.started = clock()
         try:
             while True:
@@ -550,11 +626,119 @@ def count_words_parallel(texts, processes=None, tokenize=None, chunk_size=500, *
         finally:
             if executor is not None:
                 a = clock()
-                executor.shutdown(wait=True, cancel_futures=True)
+                executor.shutdown(wait=True, cancel_futures=True)  # joins (and so reaps) the workers
                 stats.shutdown += clock() - a
         stats.wall = clock() - start
         stats.cpu_main = time.process_time() - cpu_start
+        stats.cpu_workers = _children_cpu() - children_start if resource is not None else stats.worker_cpu
     stats.gc_main = gc_clock.seconds
     stats.gc_collections += gc_clock.collections
     stats.gc += gc_clock.seconds
     return (total, stats) if return_stats else total
+
+
+# ----------------------------------------------------------------------------- paired timing
+
+
+def interleaved_rounds(configs, rounds):
+    """Call every configuration once per round, for ``rounds`` rounds, alternating the order.
+
+    Round 0 runs the configurations in the order given, round 1 in the reverse order, round 2 in
+    the given order again, and so on, so that no configuration always runs first (or always
+    right after the most expensive one). Comparing two configurations *within* a round, a few
+    seconds apart, cancels the slow drift of a shared machine's speed; :func:`paired_ratio`
+    summarises such within-round ratios.
+
+    Args:
+        configs: a dict ``name -> callable()`` (no arguments); at least one entry.
+        rounds: the number of rounds, a positive int.
+
+    Returns:
+        A dict ``name -> list`` of the ``rounds`` values each callable returned, in round order.
+
+    Raises:
+        TypeError: ``configs`` is not a dict, a value is not callable, or ``rounds`` is not an int.
+        ValueError: ``configs`` is empty or ``rounds`` is below 1.
+
+    Example:
+        >>> calls = []
+        >>> out = interleaved_rounds({"a": lambda: calls.append("a") or 1, "b": lambda: calls.append("b") or 2}, 3)
+        >>> calls
+        ['a', 'b', 'b', 'a', 'a', 'b']
+        >>> out
+        {'a': [1, 1, 1], 'b': [2, 2, 2]}
+    """
+    if not isinstance(configs, dict):
+        raise TypeError(f"configs must be a dict name -> callable, got {type(configs).__name__}")
+    if not configs:
+        raise ValueError("configs must contain at least one configuration")
+    for name, run in configs.items():
+        if not callable(run):
+            raise TypeError(f"configs[{name!r}] must be callable with no arguments, got {type(run).__name__}")
+    rounds = _check_positive_int(rounds, "rounds")
+    names = list(configs)
+    results = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names if r % 2 == 0 else reversed(names):
+            results[name].append(configs[name]())
+    return results
+
+
+@dataclasses.dataclass(frozen=True)
+class RatioSummary:
+    """Within-round ratios ``numerator[i] / denominator[i]`` and their median and range."""
+
+    median: float
+    low: float
+    high: float
+    values: tuple
+
+    def __format__(self, spec: str) -> str:
+        spec = spec or ".2f"
+        return f"{format(self.median, spec)} [{format(self.low, spec)}, {format(self.high, spec)}]"
+
+
+def paired_ratio(numerator, denominator) -> RatioSummary:
+    """Ratios taken within each round, summarised by their median and range over the rounds.
+
+    For wall times, ``paired_ratio(serial_walls, pool_walls)`` is the speed-up of the pool in each
+    round; for CPU times, ``paired_ratio(pool_cpu, serial_cpu)`` is how much more CPU the pool
+    spent on the same work.
+
+    Args:
+        numerator: a sequence of positive finite numbers, one per round.
+        denominator: a sequence of the same length, one per round.
+
+    Returns:
+        A :class:`RatioSummary` (``median``, ``low``, ``high``, ``values``); formatting it
+        (``f"{summary:.2f}"``) gives ``"median [low, high]"``.
+
+    Raises:
+        TypeError: an argument is not a sequence of real numbers.
+        ValueError: the lengths differ, are zero, or a value is not positive and finite.
+
+    Example:
+        >>> s = paired_ratio([6.0, 9.0, 6.6], [3.0, 3.0, 3.3])
+        >>> s.median, s.low, s.high
+        (2.0, 2.0, 3.0)
+        >>> f"{s:.1f}"
+        '2.0 [2.0, 3.0]'
+    """
+    columns = []
+    for name, values in (("numerator", numerator), ("denominator", denominator)):
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+            raise TypeError(f"{name} must be a sequence of numbers (one per round), got {type(values).__name__}")
+        for v in values:
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                raise TypeError(f"{name} must contain real numbers, got {type(v).__name__}")
+            if not (v > 0 and v != float("inf")):
+                raise ValueError(f"{name} must contain positive finite numbers, got {v!r}")
+        columns.append([float(v) for v in values])
+    top, bottom = columns
+    if len(top) != len(bottom):
+        raise ValueError(f"numerator and denominator must have one value per round each, got {len(top)} "
+                         f"and {len(bottom)}")
+    if not top:
+        raise ValueError("numerator and denominator must not be empty")
+    ratios = tuple(a / b for a, b in zip(top, bottom))
+    return RatioSummary(statistics.median(ratios), min(ratios), max(ratios), ratios)
