@@ -295,6 +295,8 @@ def test_underflow_layer_survives_xla_compilation():
     (lambda: A.LearnableSwish(per_unit="yes"), TypeError, "per_unit"),
     (lambda: A.LearnableSwish(beta_initializer=math.inf), ValueError, "beta"),
     (lambda: A.collapse_linear([]), ValueError, "weights"),
+    (lambda: A.collapse_linear([(np.array([["a"]]), np.ones(1))]), TypeError, "weights"),
+    (lambda: A.underflow_reference(["a"], 1.0), TypeError, "x"),
     (lambda: A.collapse_linear([(np.ones((2, 3)), np.ones(3)), (np.ones((2, 2)), np.ones(2))]), ValueError, "expects"),
     (lambda: A.deep_mlp(0, 4, "relu", input_dim=2, classes=2), ValueError, "depth"),
     (lambda: A.deep_mlp(2, 4, "relu", input_dim=2, classes=1), ValueError, "classes"),

@@ -96,6 +96,15 @@ def test_non_numeric_input_is_a_type_error():
         dropout(np.ones(2) * 1j, 0.5)
 
 
+def test_non_numeric_arrays_are_type_errors_everywhere():
+    with pytest.raises(TypeError, match="x must be"):
+        dropout_moments(np.array(["a"]), 0.5)
+    with pytest.raises(TypeError, match="probs must be"):
+        predictive_entropy(np.array([[["a", "b"]]]))
+    with pytest.raises(TypeError, match="probs must be"):
+        mutual_information([[[None, 1.0]]])
+
+
 def test_integer_input_becomes_float():
     y = dropout(np.array([1, 2, 3]), 0.5, seed=0)
     assert y.dtype.kind == "f"

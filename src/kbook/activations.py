@@ -419,7 +419,7 @@ def collapse_linear(weights) -> tuple[np.ndarray, np.ndarray]:
     for i, pair in enumerate(weights):
         if len(pair) != 2:
             raise ValueError(f"weights[{i}] must be a (W, b) pair")
-        Wi, bi = (np.asarray(a, dtype=np.float64) for a in pair)
+        Wi, bi = (_as_float_array(a, f"weights[{i}]") for a in pair)
         if Wi.ndim != 2 or bi.shape != (Wi.shape[1],):
             raise ValueError(f"weights[{i}] must be W (d_in, d_out) and b (d_out,), got {Wi.shape}, {bi.shape}")
         if W is None:
@@ -505,7 +505,7 @@ def underflow_reference(x, scale: float = 1.0, *, flush: bool = False) -> np.nda
         [0.0, 0.0, 3.0]
     """
     scale = _check_scale(scale)
-    x = np.asarray(x, dtype=np.float64)
+    x = _as_float_array(x)
     small = np.abs(x) < scale
     if flush:
         return np.where(small, 0.0, x)

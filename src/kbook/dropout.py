@@ -109,7 +109,7 @@ def dropout_moments(x, rate):
         (array([1., 2.]), array([1., 4.]))
     """
     rate = _check_rate(rate)
-    array = np.asarray(x, dtype=float)
+    array = _as_real(x, "x")
     return array.copy(), array**2 * rate / (1.0 - rate)
 
 
@@ -166,8 +166,16 @@ def mc_predict(model, x, n_samples=50, batch_size=None):
     return np.stack(samples)
 
 
+def _as_real(value, name: str) -> np.ndarray:
+    array = np.asarray(value)
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool) \
+            or np.issubdtype(array.dtype, np.complexfloating):
+        raise TypeError(f"{name} must be an array of real numbers, got dtype {array.dtype}")
+    return array.astype(float)
+
+
 def _check_probabilities(probs) -> np.ndarray:
-    probs = np.asarray(probs, dtype=float)
+    probs = _as_real(probs, "probs")
     if probs.ndim != 3:
         raise ValueError(f"probs must have shape (n_samples, n, classes), got {probs.shape}")
     if not np.all(np.isfinite(probs)) or probs.min() < 0 or probs.max() > 1:
