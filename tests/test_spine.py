@@ -61,6 +61,58 @@ def test_seed_everything_rejects_bad_seeds(seed, error):
         config.seed_everything(seed)
 
 
+def test_require_names_the_extra_to_install():
+    assert config.require("json", "book", by="x").dumps(1) == "1"
+    with pytest.raises(ImportError, match=r'kbook.demo needs no_such_mod_q, .*pip install "kbook\[tf\]"'):
+        config.require("no_such_mod_q", "tf", by="kbook.demo")
+    with pytest.raises(ValueError, match="extra"):
+        config.require("json", "gpu", by="x")
+    with pytest.raises(TypeError, match="module"):
+        config.require(None, "tf", by="x")
+
+
+def test_require_does_not_blame_the_extra_for_a_broken_installed_module(tmp_path, monkeypatch):
+    (tmp_path / "half_installed.py").write_text("import no_such_dependency_q\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ModuleNotFoundError, match="no_such_dependency_q"):
+        config.require("half_installed", "tf", by="x")
+
+
+def run_fresh(code, **env):
+    import os
+    import subprocess
+    import sys
+
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "KERAS_"))}
+    environment.update(env)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=300)
+
+
+def test_tensorflow_writes_nothing_to_stderr_after_quiet():
+    code = ("import kbook.config; kbook.config.quiet()\n"
+            "import tensorflow as tf, keras\n"
+            "keras.layers.Dense(2)(tf.ones((1, 3))); print('ran')")
+    done = run_fresh(code, KERAS_BACKEND="tensorflow")
+    assert done.returncode == 0 and done.stdout.strip() == "ran"
+    assert done.stderr == ""
+    # the control: without quiet(), the same import does write to stderr here
+    loud = run_fresh("import tensorflow as tf; tf.constant(1.0) + 1", KERAS_BACKEND="tensorflow")
+    assert loud.stderr.strip(), "TensorFlow was silent even without quiet(): the test above proves nothing"
+
+
+def test_quiet_filters_only_the_known_startup_lines():
+    code = ("import os, kbook.config\n"
+            "with kbook.config._filtered_stderr():\n"
+            "    os.write(2, b'WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\\n')\n"
+            "    os.write(2, b'E0000 cuda_executor.cc:1] failed call to cuInit: UNKNOWN ERROR (303)\\n')\n"
+            "    os.write(2, b'I0000 cudart_stub.cc:31] Could not find cuda drivers on your machine, GPU will not be used.\\n')\n"
+            "    os.write(2, b'E0000 something that matters\\n')\n"
+            "os.write(2, b'after\\n')")
+    done = run_fresh(code)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "E0000 something that matters\nafter\n"
+
+
 # ----------------------------------------------------------------- data
 
 

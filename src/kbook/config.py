@@ -1,15 +1,63 @@
-"""Run-time configuration shared by every chapter: the scale, seeds and quiet logging.
+"""Run-time configuration shared by every chapter: the scale, seeds, quiet logging, and optional
+dependencies.
 
-Nothing here imports Keras or TensorFlow at module level, so :func:`quiet` can still silence
-TensorFlow's start-up chatter when it is called before the first ``import keras``.
+Imports: only the standard library at module level. :func:`seed_everything` imports NumPy and,
+when installed, Keras; :func:`quiet` imports TensorFlow when it is the Keras backend (that is how it
+silences TensorFlow's start-up). So :func:`quiet` can still act when it is called before the first
+``import keras``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import logging
 import os
 import random
 import warnings
+
+EXTRAS = {"tf": "tensorflow", "book": "nbformat, nbclient, ipykernel, PyYAML"}
+"""kbook's optional dependency groups (``pip install "kbook[<extra>]"``) and what they bring."""
+
+
+def require(module: str, extra: str, *, by: str):
+    """Import and return ``module``; if it is missing, raise an ImportError naming the kbook extra.
+
+    Modules with an optional dependency import it through this function, so a reader who installed
+    plain ``kbook`` learns which extra to add instead of meeting a bare ``ModuleNotFoundError``.
+
+    Args:
+        module: the dotted name to import, e.g. ``"tensorflow"``.
+        extra: the kbook extra that installs it (a key of :data:`EXTRAS`).
+        by: who needs it, for the message (e.g. ``"kbook.riemann"``).
+
+    Raises:
+        TypeError: an argument is not a string.
+        ValueError: ``extra`` is not one of kbook's extras.
+        ImportError: ``module`` is not installed; the message says ``pip install "kbook[extra]"``.
+
+    Example:
+        >>> require("json", "book", by="an example").__name__
+        'json'
+        >>> require("no_such_module_xyz", "tf", by="kbook.example")
+        Traceback (most recent call last):
+        ...
+        ImportError: kbook.example needs no_such_module_xyz, which is not installed: pip install "kbook[tf]"
+    """
+    for name, value in (("module", module), ("extra", extra), ("by", by)):
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+    if extra not in EXTRAS:
+        raise ValueError(f"extra must be one of {', '.join(EXTRAS)}, got {extra!r}")
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        missing = error.name or module
+        if missing != module and not module.startswith(missing + "."):
+            raise  # the module exists but something it imports is missing: not ours to rename
+        raise ImportError(
+            f'{by} needs {module}, which is not installed: pip install "kbook[{extra}]"', name=module
+        ) from error
 
 SCALES = ("smoke", "book", "full")
 """The valid values of ``KBOOK_SCALE``: CI proof, laptop-CPU teaching runs, Colab-GPU originals."""
@@ -95,12 +143,69 @@ def seed_everything(seed: int) -> None:
     keras.utils.set_random_seed(seed)
 
 
+STARTUP_NOISE = (
+    "All log messages before absl::InitializeLog() is called",
+    "Could not find cuda drivers on your machine",
+    "failed call to cuInit",
+    "Unable to register cuDNN factory",
+    "Unable to register cuFFT factory",
+    "Unable to register cuBLAS factory",
+    "computation placer already registered",
+    "oneDNN custom operations are on",
+    "This TensorFlow binary is optimized to use available CPU instructions",
+    "To enable the following instructions:",
+    "TF-TRT Warning: Could not find TensorRT",
+)
+"""Lines TensorFlow's C++ side writes to stderr while it loads on a machine without a usable GPU.
+
+They are printed before TensorFlow reads ``TF_CPP_MIN_LOG_LEVEL`` (static initialisers, absl's
+pre-initialisation banner) or at ERROR level (``cuInit`` failing because the runtime has no GPU), so
+the environment variable alone cannot silence them; :func:`quiet` filters them out of what the
+import writes."""
+
+
+@contextlib.contextmanager
+def _filtered_stderr(noise=STARTUP_NOISE):
+    """Capture file descriptor 2 during the block; then write back every line not in ``noise``.
+
+    Works at the descriptor level, so it sees what C++ code writes (in Jupyter, ipykernel forwards
+    descriptor 2 to the cell, which is how TensorFlow's start-up lines reached the outputs).
+    """
+    import sys
+    import tempfile
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # a closed or unusual stream must not stop the import
+            pass
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            try:
+                sys.stderr.flush()
+            except Exception:
+                pass
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            text = capture.read().decode("utf-8", errors="replace")
+            kept = [line for line in text.splitlines(keepends=True) if not any(n in line for n in noise)]
+            if kept:
+                os.write(2, "".join(kept).encode("utf-8"))
+
+
 def quiet() -> None:
     """Silence the start-up noise of TensorFlow, absl and jieba so notebook outputs stay clean.
 
     Call it before the first ``import keras`` / ``import tensorflow``: TensorFlow reads
     ``TF_CPP_MIN_LOG_LEVEL`` and ``TF_ENABLE_ONEDNN_OPTS`` only at import time. With the
-    TensorFlow backend it then imports TensorFlow itself, to quiet its Python logger too.
+    TensorFlow backend it then imports TensorFlow itself and lists its devices (which is when a
+    GPU build tries CUDA), dropping the lines of :data:`STARTUP_NOISE` from what that writes to
+    stderr and passing every other line through; and it sets TensorFlow's Python logger to ERROR.
 
     Example:
         >>> quiet()
@@ -125,8 +230,15 @@ def quiet() -> None:
     # which would undo the level set above (its retracing warnings then land in the outputs).
     # So create it now, under the environment set above, and set the level afterwards.
     if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+        import sys
+
+        already = "tensorflow" in sys.modules
         try:
-            import tensorflow as tf
+            with _filtered_stderr():
+                import tensorflow as tf
+
+                if not already:
+                    tf.config.list_physical_devices()  # a GPU build calls cuInit here, not later
         except ImportError:
             return
         tf.get_logger().setLevel(logging.ERROR)
