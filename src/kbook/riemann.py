@@ -30,7 +30,10 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-import tensorflow as tf
+
+from kbook.config import require
+
+tf = require("tensorflow", "tf", by="kbook.riemann")  # ImportError naming `pip install "kbook[tf]"`
 
 __all__ = [
     "metric_tensor",
