@@ -335,6 +335,51 @@ def test_format_table_accepts_one_spec_or_one_per_column():
 def test_glue_rejects_bad_names():
     with pytest.raises(ValueError, match="name"):
         book.glue("not a name", 1)
+    with pytest.raises(TypeError, match="name"):
+        book.glue(3, 1)
+    with pytest.raises(TypeError, match="display"):
+        book.glue("x", 1, display="yes")
+
+
+def test_book_commands_find_the_repository_from_where_they_run(fake_book, monkeypatch, capsys):
+    stamped(fake_book, "good")
+    deep = fake_book / "notebooks" / "sub"
+    deep.mkdir()
+    assert book.find_root(deep) == fake_book.resolve()
+    monkeypatch.chdir(deep)
+    assert book.main(["check"]) == 0
+    assert "ok   notebooks/good.ipynb" in capsys.readouterr().out
+    elsewhere = fake_book.parent / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    with pytest.raises(FileNotFoundError, match="--root"):
+        book.find_root()
+    with pytest.raises(SystemExit):
+        book.main(["check"])
+    assert "--root" in capsys.readouterr().err
+    assert book.main(["check", "--root", str(fake_book)]) == 0
+    with pytest.raises(FileNotFoundError, match="lacks _config.yml"):
+        book.check(elsewhere)
+
+
+def test_book_names_its_extra_when_a_dependency_is_missing(fake_book, monkeypatch):
+    import sys
+
+    path = stamped(fake_book, "good")
+    monkeypatch.setitem(sys.modules, "nbformat", None)  # as if not installed
+    with pytest.raises(ImportError, match=r'kbook.book needs nbformat.*pip install "kbook\[book\]"'):
+        book.check_notebook(path, fake_book)
+    assert "| a |" in book.format_table([[1]], ["a"])  # what needs no extra still works
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"path": 3}, TypeError), ({"scale": True}, TypeError), ({"scale": "huge"}, ValueError),
+    ({"timeout": True}, TypeError), ({"timeout": 0}, ValueError),
+])
+def test_execute_rejects_bad_arguments_before_running(tmp_path, kwargs, error):
+    arguments = {"path": tmp_path / "x.ipynb", "scale": "book", "timeout": 10} | kwargs
+    with pytest.raises(error, match=next(iter(kwargs))):
+        book.execute(**arguments)
 
 
 @pytest.fixture

@@ -1,14 +1,21 @@
 """Execute the chapter notebooks, stamp them, and check that committed outputs are trustworthy.
 
-Command line::
+Command line (from anywhere inside the book's repository, or with ``--root``)::
 
     python -m kbook.book execute [NOTEBOOK ...]   # run in place at book scale, then stamp
     python -m kbook.book check                    # fail on stale, missing or broken outputs
 
-The site is built with execution off, so what readers see is what ``execute`` committed. The stamp
-is a hash of the code cells: editing code without re-executing makes ``check`` fail.
+The repository is the nearest folder at or above the current directory (or the notebook) that
+holds ``_config.yml`` and ``_toc.yml``, so the commands work the same when kbook is installed from
+a wheel. The site is built with execution off, so what readers see is what ``execute`` committed.
+The stamp is a hash of the code cells: editing code without re-executing makes ``check`` fail.
 
 Inside notebooks, :func:`glue` and :func:`show_table` are the two display helpers.
+
+Imports: only the standard library at module level, so :func:`format_table` and :func:`glue` work
+with plain ``kbook``. :func:`show_table` needs IPython; executing and checking need nbformat,
+nbclient, ipykernel and PyYAML (``pip install "kbook[book]"``; a missing one raises an ImportError
+that says so). No Keras, TensorFlow or JAX.
 """
 
 from __future__ import annotations
@@ -26,8 +33,58 @@ STAMP_KEY = "kbook"
 BOOK_BUDGET_SECONDS = 180
 """A notebook must run at book scale within this many seconds (BOOK_DESIGN.md: < 3 min)."""
 
-ROOT = Path(__file__).resolve().parents[2]
-"""The repository root when kbook is used from a checkout (src layout)."""
+BOOK_MARKERS = ("_config.yml", "_toc.yml")
+"""The files that mark the root of the book's repository."""
+
+
+def find_root(start=None) -> Path:
+    """Return the nearest folder at or above ``start`` (default: the current directory) that holds
+    ``_config.yml`` and ``_toc.yml``: the book's repository.
+
+    Raises:
+        TypeError: ``start`` is not a path.
+        FileNotFoundError: no such folder; the message suggests ``--root``.
+
+    Example:
+        >>> import tempfile
+        >>> top = Path(tempfile.mkdtemp())
+        >>> for name in BOOK_MARKERS: _ = (top / name).write_text("")
+        >>> (top / "notebooks").mkdir()
+        >>> find_root(top / "notebooks") == top.resolve()
+        True
+    """
+    if start is None:
+        start = Path.cwd()
+    if not isinstance(start, (str, os.PathLike)):
+        raise TypeError(f"start must be a path, got {type(start).__name__}")
+    here = Path(start).resolve()
+    if here.is_file():
+        here = here.parent
+    for folder in (here, *here.parents):
+        if all((folder / marker).is_file() for marker in BOOK_MARKERS):
+            return folder
+    raise FileNotFoundError(
+        f"no book repository (a folder with {' and '.join(BOOK_MARKERS)}) at or above {here}; "
+        "run from inside the repository or pass --root"
+    )
+
+
+def _root(root, start=None) -> Path:
+    if root is None:
+        return find_root(start)
+    if not isinstance(root, (str, os.PathLike)):
+        raise TypeError(f"root must be a path, got {type(root).__name__}")
+    root = Path(root).resolve()
+    missing = [marker for marker in BOOK_MARKERS if not (root / marker).is_file()]
+    if missing:
+        raise FileNotFoundError(f"root {root} is not the book's repository: it lacks {', '.join(missing)}")
+    return root
+
+
+def _require(module: str):
+    from kbook.config import require
+
+    return require(module, "book", by="kbook.book")
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 """The kernel every chapter names (Colab and Jupyter pick the kernel from it)."""
@@ -60,8 +117,12 @@ def glue(name: str, value, display: bool = False):
         >>> type(glue("ratio", np.float32(0.5)))
         <class 'float'>
     """
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", name):
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", name):
         raise ValueError(f"name must be an identifier-like string, got {name!r}")
+    if not isinstance(display, bool):
+        raise TypeError(f"display must be a bool, got {type(display).__name__}")
     # NumPy scalars repr as "np.float64(0.5)", which myst-nb's {glue:text}`x:.3f` cannot format.
     if type(value).__module__ == "numpy" and hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
         value = value.item()
@@ -312,13 +373,22 @@ def metadata_problems(raw: dict) -> list[str]:
 
 def execute(path: Path, scale: str = "book", timeout: int = 1800) -> float:
     """Run the notebook at ``path`` in place at ``scale``, stamp it, and return the seconds taken."""
-    import nbformat
-    from nbclient import NotebookClient
+    nbformat = _require("nbformat")
+    NotebookClient = _require("nbclient").NotebookClient
+    _require("ipykernel")  # the python3 kernel the client starts
 
     from kbook.config import SCALES
 
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a path, got {type(path).__name__}")
+    if not isinstance(scale, str):
+        raise TypeError(f"scale must be a str, got {type(scale).__name__}")
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, int):
+        raise TypeError(f"timeout must be an int number of seconds, got {type(timeout).__name__}")
+    if timeout <= 0:
+        raise ValueError(f"timeout must be positive, got {timeout}")
     path = Path(path)
     notebook = nbformat.read(path, as_version=4)
     env_before = dict(os.environ)
@@ -356,10 +426,10 @@ def execute(path: Path, scale: str = "book", timeout: int = 1800) -> float:
 # --------------------------------------------------------------------------- checks
 
 
-def repository_url(root: Path = ROOT) -> str:
+def repository_url(root=None) -> str:
     """Return ``repository.url`` from ``_config.yml``: the one place the repository URL lives."""
-    import yaml
-
+    yaml = _require("yaml")
+    root = _root(root)
     config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
     url = (config.get("repository") or {}).get("url")
     if not url:
@@ -367,10 +437,10 @@ def repository_url(root: Path = ROOT) -> str:
     return url.rstrip("/")
 
 
-def toc_files(root: Path = ROOT) -> set[str]:
+def toc_files(root=None) -> set[str]:
     """Return every ``file:`` entry of ``_toc.yml`` (without extension), the root included."""
-    import yaml
-
+    yaml = _require("yaml")
+    root = _root(root)
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
     found: set[str] = set()
 
@@ -389,11 +459,16 @@ def toc_files(root: Path = ROOT) -> set[str]:
     return found
 
 
-def check_notebook(path: Path, root: Path = ROOT) -> list[str]:
-    """Return the problems of one committed notebook (empty when it is fine)."""
-    import nbformat
+def check_notebook(path, root=None) -> list[str]:
+    """Return the problems of one committed notebook (empty when it is fine).
 
+    ``root`` is the book's repository (default: found from the notebook's folder).
+    """
+    nbformat = _require("nbformat")
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a path, got {type(path).__name__}")
     path = Path(path)
+    root = _root(root, path.parent)
     problems = metadata_problems(json.loads(path.read_text(encoding="utf-8")))
     notebook = nbformat.read(path, as_version=4)
     code_cells = [c for c in notebook.cells if c.cell_type == "code" and _source(c).strip()]
@@ -436,8 +511,12 @@ def check_notebook(path: Path, root: Path = ROOT) -> list[str]:
     return problems
 
 
-def check(root: Path = ROOT) -> int:
-    """Check every notebook under ``notebooks/``; print a report and return the number of problems."""
+def check(root=None) -> int:
+    """Check every notebook under ``notebooks/``; print a report and return the number of problems.
+
+    ``root`` is the book's repository (default: found from the current directory).
+    """
+    root = _root(root)
     notebooks = sorted((root / "notebooks").glob("*.ipynb"))
     total = 0
     if not notebooks:
@@ -462,20 +541,29 @@ def _read_stamp(path: Path) -> dict:
 def main(argv=None) -> int:
     """Entry point of ``python -m kbook.book``."""
     parser = argparse.ArgumentParser(prog="python -m kbook.book", description=__doc__.split("\n")[0])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--root", type=Path, default=None,
+        help="the book's repository (default: the nearest folder above the current one with _config.yml and _toc.yml)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("execute", help="run notebooks in place and stamp them")
+    run = sub.add_parser("execute", parents=[common], help="run notebooks in place and stamp them")
     run.add_argument("notebooks", nargs="*", type=Path, help="default: every notebooks/*.ipynb")
     run.add_argument("--scale", default="book", help="smoke, book (default) or full")
-    sub.add_parser("check", help="fail on stale, missing or broken committed outputs")
+    sub.add_parser("check", parents=[common], help="fail on stale, missing or broken committed outputs")
     args = parser.parse_args(argv)
+    try:
+        root = _root(args.root) if args.root is not None or args.command == "check" or not args.notebooks else None
+    except FileNotFoundError as error:
+        parser.error(str(error))
     if args.command == "execute":
-        paths = args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
+        paths = args.notebooks or sorted((root / "notebooks").glob("*.ipynb"))
         for path in paths:
             print(f"executing {path} at {args.scale} scale ...", flush=True)
             seconds = execute(path, scale=args.scale)
             print(f"  done in {seconds:.1f} s", flush=True)
         return 0
-    problems = check()
+    problems = check(root)
     print(f"{problems} problem(s)")
     return 1 if problems else 0
 
