@@ -199,19 +199,39 @@ def test_unbiased_matches_population_value_under_dependence():
     assert abs(np.mean(values) - 1.0) < 4 * se
 
 
-def test_permutation_null_matches_direct_recomputation():
+@pytest.mark.parametrize("estimator", H.ESTIMATORS)
+def test_permutation_test_against_the_exact_permutation_distribution(estimator):
+    """n = 7 has 5,040 pairings: enumerate them all with the explicit formulas (no code shared with
+    hsic_test, no knowledge of its random-number order) and check (a) every shuffled statistic is
+    one of them, (b) the shuffles sample them uniformly (mean and a tail frequency within 4
+    standard errors), (c) the p-value is within 4 binomial standard errors of the exact
+    permutation p-value, and it follows (1 + #)/(1 + B) from the null it reports."""
     rng = np.random.default_rng(8)
-    x = rng.normal(size=20)
-    y = x**2 + rng.normal(size=20)
-    for estimator in H.ESTIMATORS:
-        result = H.hsic_test(x, y, n_permutations=25, seed=11, estimator=estimator)
-        assert result.statistic == pytest.approx(H.hsic(x, y, estimator=estimator), rel=1e-10)
-        replay = np.random.default_rng(11)
-        expected = [H.hsic(x, y[replay.permutation(20)], estimator=estimator) for _ in range(25)]
-        np.testing.assert_allclose(result.null, expected, rtol=1e-9, atol=1e-14)
-        count = int(np.sum(np.asarray(expected) >= result.statistic - 1e-12 * abs(result.statistic)))
-        assert result.pvalue == pytest.approx((1 + count) / 26)
-        assert result.n_permutations == 25
+    x = rng.normal(size=7)
+    y = x**2 + 0.3 * rng.normal(size=7)
+    sx, sy = 0.9, 0.6
+    k, l = loop_gram(x, "gaussian", sx), loop_gram(y, "gaussian", sy)
+    reference = explicit_biased if estimator == "biased" else brute_unbiased
+    observed = reference(k, l)
+    exact = np.array([reference(k, l[np.ix_(p, p)]) for p in map(list, itertools.permutations(range(7)))])
+    exact_p = float(np.mean(exact >= observed - 1e-9 * abs(observed)))
+    b = 4000
+    result = H.hsic_test(x, y, n_permutations=b, seed=11, sigma_x=sx, sigma_y=sy, estimator=estimator)
+    assert result.statistic == pytest.approx(observed, rel=1e-9, abs=1e-13)
+    assert result.n_permutations == b
+    support = np.sort(exact)
+    nearest = support[np.clip(np.searchsorted(support, result.null), 0, len(support) - 1)]
+    below = support[np.clip(np.searchsorted(support, result.null) - 1, 0, len(support) - 1)]
+    gap = np.minimum(np.abs(nearest - result.null), np.abs(below - result.null))
+    assert gap.max() < 1e-9 * np.abs(support).max()
+    se_mean = exact.std() / math.sqrt(b)
+    assert abs(result.null.mean() - exact.mean()) < 4 * se_mean
+    tail = np.quantile(exact, 0.8)
+    share, expected_share = np.mean(result.null > tail), np.mean(exact > tail)
+    assert abs(share - expected_share) < 4 * math.sqrt(expected_share * (1 - expected_share) / b)
+    assert abs(result.pvalue - exact_p) < 4 * math.sqrt(max(exact_p * (1 - exact_p), 1e-4) / b) + 1 / b
+    count = int(np.sum(result.null >= observed - 1e-9 * abs(observed)))
+    assert result.pvalue == pytest.approx((1 + count) / (1 + b))
 
 
 def test_pvalue_never_zero_and_detects_nonlinear_dependence():
@@ -290,6 +310,46 @@ def test_nystrom_with_every_point_as_landmark_is_exact():
 # --------------------------------------------------------------------------- feature selection
 
 
+@pytest.mark.parametrize("normalize", [False, True])
+def test_forward_selection_with_per_set_width_matches_brute_force_greedy(normalize):
+    """Default width: the median heuristic of the candidate columns, i.e. what hsic() does on them."""
+    rng = np.random.default_rng(16)
+    x = rng.normal(size=(40, 6)) * np.array([1.0, 3.0, 0.5, 1.0, 2.0, 1.0])
+    labels = (x[:, 1] + x[:, 4] ** 2 > 1.0).astype(int) + (x[:, 2] > 0.3)
+    chosen, scores = H.hsic_forward_selection(x, labels, 3, normalize=normalize)
+    delta = ("gaussian", "delta")
+    label_self = H.hsic(labels.astype(float), labels, kernel="delta")
+    expected, expected_scores = [], []
+    for _ in range(3):
+        candidates = {}
+        for j in (j for j in range(6) if j not in expected):
+            columns = x[:, expected + [j]]
+            sigma = median_distance(columns)
+            value = H.hsic(columns, labels, sigma_x=sigma, kernel=delta)
+            if normalize:
+                value /= math.sqrt(H.hsic(columns, columns, sigma_x=sigma, sigma_y=sigma) * label_self)
+            candidates[j] = value
+        best = max(candidates, key=candidates.get)
+        expected.append(best)
+        expected_scores.append(candidates[best])
+    assert list(chosen) == expected
+    np.testing.assert_allclose(scores, expected_scores, rtol=1e-9)
+
+
+def test_forward_selection_constant_column_keeps_the_score():
+    """With a width per candidate set, adding a constant column changes no distance, hence no
+    width and no kernel: the score stays exactly that of the set before (the trap the chapter
+    measures on the digits, where such a column can beat every informative one)."""
+    rng = np.random.default_rng(17)
+    signal = rng.normal(size=80)
+    labels = (signal > 0).astype(int)
+    x = np.column_stack([np.zeros(80), signal])
+    chosen, scores = H.hsic_forward_selection(x, labels, 2)
+    assert list(chosen) == [1, 0]
+    assert scores[1] == pytest.approx(scores[0], rel=1e-12)
+    assert scores[0] == pytest.approx(H.hsic(signal, labels, kernel=("gaussian", "delta")), rel=1e-9)
+
+
 def test_forward_selection_matches_brute_force_greedy():
     rng = np.random.default_rng(15)
     x = rng.normal(size=(50, 5))
@@ -340,8 +400,76 @@ def test_forward_selection_matches_brute_force_greedy():
         (lambda: H.hsic_forward_selection(np.ones((5, 2)), np.ones(4), 1), ValueError, "same number"),
         (lambda: H.hsic_from_grams(np.ones((3, 2)), np.ones((3, 2))), ValueError, "square"),
         (lambda: H.median_heuristic([1.0, 2.0], max_samples=1), ValueError, "max_samples"),
+        (lambda: H.hsic([1, 2, 3], [1, 2, 3], estimator=1), TypeError, "estimator"),
+        (lambda: H.hsic([1, 2, 3], [1, 2, 3], kernel=("gaussian", 2)), TypeError, "kernel"),
+        (lambda: H.gram_matrix([1, 2, 3], kernel=None), TypeError, "kernel"),
+        (lambda: H.gram_matrix([1, 2, 3], kernel="rbf"), ValueError, "kernel"),
+        (lambda: H.hsic_forward_selection(np.ones((5, 2)), np.ones(5), 1, kernel_y=0), TypeError, "kernel_y"),
+        (lambda: H.hsic_forward_selection(np.ones((5, 2)), np.ones(5), True), TypeError, "n_select"),
+        (lambda: H.hsic_nystrom([1, 2, 3], [1, 2, 3], n_landmarks=2, rcond="0"), TypeError, "rcond"),
+        (lambda: H.hsic_tensor([1.0, 2.0], [1.0, 2.0], kernel="delta"), ValueError, "one-hot"),
+        (lambda: H.hsic_tensor([1.0, 2.0], [1.0, 2.0]), ValueError, "sigma_x is required"),
+        (lambda: H.hsic_tensor([1.0, 2.0], [1.0, 2.0], 1.0, -1.0), ValueError, "sigma_y"),
+        (lambda: H.hsic_tensor([1.0, 2.0], [1.0, 2.0], 1.0, "1"), TypeError, "sigma_y"),
+        (lambda: H.hsic_tensor([1.0, 2.0], [1.0, 2.0], 1.0, kernel="linear"), ValueError, "sigma_x"),
+        (lambda: H.hsic_tensor([1.0, 2.0], [1.0, 2.0, 3.0], 1.0, 1.0), ValueError, "same number"),
+        (lambda: H.hsic_tensor(np.ones((2, 2, 2)), [1.0, 2.0], 1.0, 1.0), ValueError, "shape"),
+        (lambda: H.hsic_tensor([1.0], [1.0], 1.0, 1.0), ValueError, "at least 2"),
+        (lambda: H.hsic_tensor("ab", [1.0, 2.0], 1.0, 1.0), TypeError, "x must be"),
+        (lambda: H.hsic_tensor([1.0, 2.0], [1.0, 2.0], 1.0, 1.0, normalize=1), TypeError, "normalize"),
     ],
 )
 def test_bad_input_is_named(call, error, words):
     with pytest.raises(error, match=words.replace("(", r"\(").replace(")", r"\)")):
         call()
+
+
+# --------------------------------------------------------------------------- differentiable (keras.ops)
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+@pytest.mark.parametrize("kernel", ["gaussian", "linear", ("gaussian", "linear")])
+def test_tensor_estimator_matches_numpy(kernel, normalize):
+    from keras import ops
+
+    rng = np.random.default_rng(18)
+    x = rng.normal(size=(30, 3)) + 5.0
+    y = np.eye(4)[rng.integers(0, 4, 30)] if kernel == ("gaussian", "linear") else np.sin(x[:, :2]) + 0.1 * rng.normal(size=(30, 2))
+    kx, ky = (kernel, kernel) if isinstance(kernel, str) else kernel
+    sx = 1.7 if kx == "gaussian" else None
+    sy = 0.8 if ky == "gaussian" else None
+    k, l = loop_gram(x, kx, sx), loop_gram(y, ky, sy)
+    expected = explicit_biased(k, l)
+    if normalize:
+        expected /= math.sqrt(explicit_biased(k, k) * explicit_biased(l, l))
+    got = H.hsic_tensor(x.astype("float32"), y.astype("float32"), sx, sy, kernel=kernel, normalize=normalize)
+    assert float(ops.convert_to_numpy(got)) == pytest.approx(expected, rel=2e-4)
+    width = ops.convert_to_tensor(np.float32(sx)) if sx else None  # a tensor width works too
+    got = H.hsic_tensor(x.astype("float32"), y.astype("float32"), width, sy, kernel=kernel, normalize=normalize)
+    assert float(ops.convert_to_numpy(got)) == pytest.approx(expected, rel=2e-4)
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+def test_tensor_estimator_gradient_matches_finite_differences_of_numpy(normalize):
+    from kbook.autodiff import value_and_grad
+
+    rng = np.random.default_rng(19)
+    z = rng.normal(size=(12, 2))
+    y = np.eye(3)[rng.integers(0, 3, 12)]
+    sz = 1.3
+
+    def numpy_value(points):
+        k, l = loop_gram(points, "gaussian", sz), loop_gram(y, "linear")
+        value = explicit_biased(k, l)
+        return value / math.sqrt(explicit_biased(k, k) * explicit_biased(l, l)) if normalize else value
+
+    _, grad = value_and_grad(
+        lambda t: H.hsic_tensor(t, y.astype("float32"), sz, None, kernel=("gaussian", "linear"), normalize=normalize), z
+    )
+    h = 1e-5
+    numeric = np.zeros_like(z)
+    for index in np.ndindex(*z.shape):
+        step = np.zeros_like(z)
+        step[index] = h
+        numeric[index] = (numpy_value(z + step) - numpy_value(z - step)) / (2 * h)
+    np.testing.assert_allclose(grad, numeric, rtol=2e-3, atol=2e-3 * np.abs(numeric).max())

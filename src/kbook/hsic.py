@@ -1,5 +1,9 @@
 """The Hilbert–Schmidt independence criterion (HSIC): estimators, a permutation test, large-n
-approximations and greedy feature selection. NumPy only.
+approximations, greedy feature selection, and a differentiable estimator for training.
+
+Imports: NumPy only at module level. :func:`hsic_tensor` (the differentiable estimator written with
+``keras.ops``, for training objectives such as the HSIC bottleneck) imports Keras when it is
+called, so ``import kbook.hsic`` loads neither Keras nor TensorFlow.
 
 Inputs are sample arrays ``x`` of shape (n, d_x) and ``y`` of shape (n, d_y), row ``i`` of ``x``
 paired with row ``i`` of ``y``; a 1-D array is read as n samples of one feature.
@@ -37,6 +41,7 @@ __all__ = [
     "hsic_from_grams",
     "hsic_nystrom",
     "hsic_rff",
+    "hsic_tensor",
     "hsic_test",
     "median_heuristic",
 ]
@@ -86,12 +91,16 @@ def _kernels(kernel) -> tuple[str, str]:
     else:
         raise TypeError(f"kernel must be a name or a pair of names from {KERNELS}, got {kernel!r}")
     for k in pair:
+        if not isinstance(k, str):
+            raise TypeError(f"kernel names must be strings from {KERNELS}, got {type(k).__name__}")
         if k not in KERNELS:
             raise ValueError(f"kernel must be one of {KERNELS} (or a pair of them), got {k!r}")
     return pair
 
 
 def _check_estimator(estimator: str, n: int) -> None:
+    if not isinstance(estimator, str):
+        raise TypeError(f"estimator must be one of the strings {ESTIMATORS}, got {type(estimator).__name__}")
     if estimator not in ESTIMATORS:
         raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
     minimum = 2 if estimator == "biased" else 4
@@ -109,6 +118,14 @@ def _check_sigma(sigma, kernel: str, name: str):
     if not (math.isfinite(sigma) and sigma > 0):
         raise ValueError(f"{name} must be a positive finite number or None, got {sigma}")
     return float(sigma)
+
+
+def _check_kernel_name(kernel, name: str) -> str:
+    if not isinstance(kernel, str):
+        raise TypeError(f"{name} must be one of the strings {KERNELS}, got {type(kernel).__name__}")
+    if kernel not in KERNELS:
+        raise ValueError(f"{name} must be one of {KERNELS}, got {kernel!r}")
+    return kernel
 
 
 def _check_positive_int(value, name: str, minimum: int = 1) -> int:
@@ -154,12 +171,26 @@ def median_heuristic(x, max_samples: int = MEDIAN_MAX_SAMPLES, seed: int = 0) ->
     """
     x = _as_samples(x, "x")
     max_samples = _check_positive_int(max_samples, "max_samples", 2)
-    if x.shape[0] > max_samples:
-        rows = np.random.default_rng(seed).choice(x.shape[0], size=max_samples, replace=False)
-        x = x[rows]
+    x = x[_median_rows(x.shape[0], max_samples, seed)]
     x = x - x.mean(axis=0)
     upper = np.triu_indices(x.shape[0], k=1)
-    distances = np.sqrt(_sq_distances(x, x)[upper])
+    sq = _sq_distances(x, x)
+    # ‖a‖² + ‖b‖² − 2aᵀb leaves rounding noise where a = b: call such pairs tied, as they are.
+    norms = np.einsum("ij,ij->i", x, x)
+    sq[sq <= 1e-12 * (norms[:, None] + norms[None, :])] = 0.0
+    return _median_width(sq[upper])
+
+
+def _median_rows(n: int, max_samples: int = MEDIAN_MAX_SAMPLES, seed: int = 0):
+    """The rows :func:`median_heuristic` looks at: all of them, or its seeded random subset."""
+    if n > max_samples:
+        return np.random.default_rng(seed).choice(n, size=max_samples, replace=False)
+    return slice(None)
+
+
+def _median_width(sq_distances: np.ndarray) -> float:
+    """The median heuristic's rule on the squared distances of distinct pairs (any shape)."""
+    distances = np.sqrt(sq_distances.ravel())
     if distances.size == 0:
         return 1.0
     median = float(np.median(distances))
@@ -220,8 +251,7 @@ def gram_matrix(x, kernel: str = "gaussian", sigma=None) -> np.ndarray:
                [0.6065, 1.    ]])
     """
     x = _as_samples(x, "x")
-    if not isinstance(kernel, str) or kernel not in KERNELS:
-        raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
+    _check_kernel_name(kernel, "kernel")
     p = _prepare(x, kernel, sigma, "sigma")
     if kernel == "linear":
         return x @ x.T  # the textbook kernel on the raw data (HSIC itself uses centred data)
@@ -238,23 +268,21 @@ def _dot(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.einsum("ij,ij->", a, b))
 
 
-def _centre(k: np.ndarray) -> np.ndarray:
-    """H K H with H = I − 11ᵀ/n, without forming H."""
-    row = k.mean(axis=0)
-    return k - row[None, :] - row[:, None] + row.mean()
+def _biased(elementwise: float, k_rows: np.ndarray, l_rows: np.ndarray) -> float:
+    """The biased estimator tr(KHLH)/(n − 1)², from pieces that row blocks can accumulate.
 
-
-def _biased_from_grams(k_centred: np.ndarray, l: np.ndarray) -> float:
-    n = l.shape[0]
-    return float(_dot(k_centred, l)) / (n - 1) ** 2
-
-
-def _biased_trace(k: np.ndarray, l: np.ndarray) -> float:
-    """tr(KHLH)/(n − 1)² as Σ K∘L − (2/n)(K1)ᵀ(L1) + (1ᵀK1)(1ᵀL1)/n²: no n × n temporary."""
-    n = l.shape[0]
-    k_rows, l_rows = k.sum(axis=1), l.sum(axis=1)
-    trace = float(_dot(k, l)) - 2.0 / n * float(k_rows @ l_rows) + k_rows.sum() * l_rows.sum() / n**2
+    ``elementwise`` = Σᵢⱼ KᵢⱼLᵢⱼ, ``k_rows`` = K1 and ``l_rows`` = L1 (both (n,)), and
+    tr(KHLH) = Σ K∘L − (2/n)(K1)ᵀ(L1) + (1ᵀK1)(1ᵀL1)/n²: no centred n × n copy. Every biased
+    value in this module (in memory, blockwise, permuted, per candidate feature set) ends here.
+    """
+    n = k_rows.shape[0]
+    trace = elementwise - 2.0 / n * float(k_rows @ l_rows) + float(k_rows.sum()) * float(l_rows.sum()) / n**2
     return float(trace / (n - 1) ** 2)
+
+
+def _biased_from_grams(k: np.ndarray, l: np.ndarray, l_rows: np.ndarray | None = None) -> float:
+    """:func:`_biased` for two whole Gram matrices (``l_rows`` = L1, if already known)."""
+    return _biased(_dot(k, l), k.sum(axis=1), l.sum(axis=1) if l_rows is None else l_rows)
 
 
 class _UnbiasedK:
@@ -300,7 +328,7 @@ def hsic_from_grams(k, l, estimator: str = "biased") -> float:
         raise ValueError(f"k and l must have the same shape, got {k.shape} and {l.shape}")
     _check_estimator(estimator, k.shape[0])
     if estimator == "biased":
-        return _biased_from_grams(_centre(k), l)
+        return _biased_from_grams(k, l)
     return _UnbiasedK(k).value(l)
 
 
@@ -341,7 +369,7 @@ def hsic(x, y, sigma_x=None, sigma_y=None, estimator: str = "biased", kernel="ga
     k = _block(px, everything, everything)
     l = _block(py, everything, everything)
     if estimator == "biased":
-        return _biased_trace(k, l)
+        return _biased_from_grams(k, l)
     return _UnbiasedK(k).value(l)
 
 
@@ -418,16 +446,16 @@ def hsic_test(
     l = _block(py, everything, everything)
     n = x.shape[0]
     if estimator == "biased":
-        kc = _centre(k)
-        stat = lambda lp: _biased_from_grams(kc, lp)  # noqa: E731
+        k_rows, l_rows = k.sum(axis=1), l.sum(axis=1)
+        observed = _biased(_dot(k, l), k_rows, l_rows)
     else:
         uk = _UnbiasedK(k)
-        stat = uk.value
-    observed = stat(l)
+        observed = uk.value(l)
     null = np.empty(n_permutations)
     for b in range(n_permutations):
         p = rng.permutation(n)
-        null[b] = stat(l[np.ix_(p, p)])
+        lp = l[np.ix_(p, p)]
+        null[b] = _biased(_dot(k, lp), k_rows, l_rows[p]) if estimator == "biased" else uk.value(lp)
     # A tiny tolerance keeps exact ties (e.g. a permutation that changes nothing) counted.
     tolerance = 1e-12 * max(abs(observed), 1e-300)
     pvalue = (1 + int(np.sum(null >= observed - tolerance))) / (1 + n_permutations)
@@ -472,11 +500,32 @@ def hsic_blockwise(x, y, sigma_x=None, sigma_y=None, kernel="gaussian", block_si
         rows = slice(start, min(start + block_size, n))
         k = _block(px, rows, everything)
         l = _block(py, rows, everything)
-        elementwise += float(_dot(k, l))
+        elementwise += _dot(k, l)
         k_rows[rows] = k.sum(axis=1)
         l_rows[rows] = l.sum(axis=1)
-    trace = elementwise - 2.0 / n * float(k_rows @ l_rows) + k_rows.sum() * l_rows.sum() / n**2
-    return float(trace / (n - 1) ** 2)
+    return _biased(elementwise, k_rows, l_rows)
+
+
+def _low_rank(features_x, features_y, n: int, chunk_size: int) -> float:
+    """Biased HSIC of the kernels K = ΦₓΦₓᵀ and L = Φ_yΦ_yᵀ given by explicit features.
+
+    tr(KHLH) = ‖Φₓᵀ H Φ_y‖²_F: the (p, q) cross-covariance of the features, accumulated over row
+    chunks (``features_x(rows)`` -> (rows, p), ``features_y(rows)`` -> (rows, q)), so memory is
+    O(pq + chunk_size·(p + q)) and no n × n matrix exists. Shared by :func:`hsic_rff` and
+    :func:`hsic_nystrom`.
+    """
+    cross = sum_x = sum_y = None
+    for start in range(0, n, chunk_size):
+        rows = slice(start, min(start + chunk_size, n))
+        fx, fy = features_x(rows), features_y(rows)
+        if cross is None:
+            cross = np.zeros((fx.shape[1], fy.shape[1]))
+            sum_x, sum_y = np.zeros(fx.shape[1]), np.zeros(fy.shape[1])
+        cross += fx.T @ fy
+        sum_x += fx.sum(axis=0)
+        sum_y += fy.sum(axis=0)
+    cross -= np.outer(sum_x, sum_y) / n
+    return _dot(cross, cross) / (n - 1) ** 2
 
 
 def _fourier_features(data: np.ndarray, frequencies: np.ndarray) -> np.ndarray:
@@ -540,19 +589,8 @@ def hsic_rff(
     half = n_features // 2
     wx = rng.normal(size=(x.shape[1], half)) / px.sigma
     wy = rng.normal(size=(y.shape[1], half)) / py.sigma
-    n = x.shape[0]
-    cross = np.zeros((n_features, n_features))
-    sum_x = np.zeros(n_features)
-    sum_y = np.zeros(n_features)
-    for start in range(0, n, chunk_size):
-        rows = slice(start, min(start + chunk_size, n))
-        fx = _fourier_features(px.data[rows], wx)
-        fy = _fourier_features(py.data[rows], wy)
-        cross += fx.T @ fy
-        sum_x += fx.sum(axis=0)
-        sum_y += fy.sum(axis=0)
-    cross -= np.outer(sum_x, sum_y) / n
-    return float(_dot(cross, cross)) / (n - 1) ** 2
+    return _low_rank(lambda rows: _fourier_features(px.data[rows], wx),
+                     lambda rows: _fourier_features(py.data[rows], wy), x.shape[0], chunk_size)
 
 
 def _nystrom_map(p: _Prepared, landmarks: np.ndarray, rcond: float) -> np.ndarray:
@@ -617,48 +655,51 @@ def hsic_nystrom(
     if n_landmarks > n:
         raise ValueError(f"n_landmarks must be at most the number of samples ({n}), got {n_landmarks}")
     chunk_size = _check_positive_int(chunk_size, "chunk_size")
-    if isinstance(rcond, bool) or not isinstance(rcond, numbers.Real) or not 0 <= rcond < 1:
+    if isinstance(rcond, bool) or not isinstance(rcond, numbers.Real):
+        raise TypeError(f"rcond must be a real number in [0, 1), got {type(rcond).__name__}")
+    if not 0 <= rcond < 1:
         raise ValueError(f"rcond must be a number in [0, 1), got {rcond!r}")
     px = _prepare(x, kx, sigma_x, "sigma_x")
     py = _prepare(y, ky, sigma_y, "sigma_y")
     landmarks = np.sort(np.random.default_rng(seed).choice(n, size=n_landmarks, replace=False))
     tx = _nystrom_map(px, landmarks, rcond)
     ty = _nystrom_map(py, landmarks, rcond)
-    cross = np.zeros((tx.shape[1], ty.shape[1]))
-    sum_x = np.zeros(tx.shape[1])
-    sum_y = np.zeros(ty.shape[1])
-    for start in range(0, n, chunk_size):
-        rows = slice(start, min(start + chunk_size, n))
-        fx = _block(px, rows, landmarks) @ tx
-        fy = _block(py, rows, landmarks) @ ty
-        cross += fx.T @ fy
-        sum_x += fx.sum(axis=0)
-        sum_y += fy.sum(axis=0)
-    cross -= np.outer(sum_x, sum_y) / n
-    return float(_dot(cross, cross)) / (n - 1) ** 2
+    return _low_rank(lambda rows: _block(px, rows, landmarks) @ tx,
+                     lambda rows: _block(py, rows, landmarks) @ ty, n, chunk_size)
 
 
 # --------------------------------------------------------------------------- feature selection
 
 
-def hsic_forward_selection(x, y, n_select: int, sigma=None, kernel_y: str = "delta"):
+def hsic_forward_selection(x, y, n_select: int, sigma=None, kernel_y: str = "delta", normalize: bool = False):
     """Greedy forward feature selection by HSIC with a label (FOHSIC, cf. Song et al. 2012).
 
     Step t adds the feature j that maximises the biased HSIC between the columns S ∪ {j} of x
-    (Gaussian kernel with a fixed width σ) and y (kernel ``kernel_y``). With a fixed σ the
-    Gaussian kernel of a feature set is the product of the per-feature kernels, so each step
-    reuses the kernel of S: one n × n kernel per candidate, O(n²) each.
+    (Gaussian kernel) and y (kernel ``kernel_y``). The squared distances of the selected set S
+    are kept, so each candidate costs O(n²): one n × n kernel from them plus column j's.
+
+    The width matters as much as the features. With ``sigma=None`` (the default) every candidate
+    set gets its own width, the median heuristic of x[:, S ∪ {j}]: the kernel compares points at the
+    scale of the distances in the pixels it actually looks at, exactly as :func:`hsic` would on
+    those columns. A fixed ``sigma`` (say the median distance over all d features) is the same for
+    every set; while S is small the distances are then much shorter than σ, the kernel is nearly
+    flat, and HSIC behaves like a low-order (nearly linear) statistic.
 
     Args:
         x: features, shape (n, d).
         y: targets, shape (n,) or (n, d_y); class labels with the default ``"delta"`` kernel.
         n_select: how many features to pick, 1 ≤ n_select ≤ d.
-        sigma: the Gaussian width; None = :func:`median_heuristic` of all of x.
+        sigma: None = the median heuristic of each candidate set (its first 1,000 rows or the same
+            seeded subset :func:`median_heuristic` uses); or one positive width for every set.
         kernel_y: ``"delta"``, ``"linear"`` or ``"gaussian"`` (then σ_y by the median heuristic).
 
     Returns:
         (indices, scores): int array (n_select,) in the order picked, and float array
         (n_select,) with HSIC(x[:, indices[:t+1]], y) after each step.
+
+    Raises:
+        TypeError: non-numeric x or y, n_select not an int, sigma not a number, kernel_y not a str.
+        ValueError: mismatched n, n_select outside [1, d], sigma ≤ 0, unknown kernel_y.
 
     Example:
         >>> import numpy as np
@@ -678,30 +719,142 @@ def hsic_forward_selection(x, y, n_select: int, sigma=None, kernel_y: str = "del
     n_select = _check_positive_int(n_select, "n_select")
     if n_select > d:
         raise ValueError(f"n_select must be at most the number of features ({d}), got {n_select}")
-    if not isinstance(kernel_y, str) or kernel_y not in KERNELS:
-        raise ValueError(f"kernel_y must be one of {KERNELS}, got {kernel_y!r}")
+    _check_kernel_name(kernel_y, "kernel_y")
     sigma = _check_sigma(sigma, "gaussian", "sigma")
-    if sigma is None:
-        sigma = median_heuristic(x)
     everything = slice(None)
-    l_centred = _centre(_block(_prepare(y, kernel_y, None, "sigma_y"), everything, everything))
-    log_k = np.zeros((n, n))  # log of the kernel of the selected set: −‖Δ‖²/(2σ²)
+    l = _block(_prepare(y, kernel_y, None, "sigma_y"), everything, everything)
+    l_rows = l.sum(axis=1)
+    l_self = _biased_from_grams(l, l, l_rows)
+    median_rows = _median_rows(n)
+    upper = np.triu_indices(np.arange(n)[median_rows].size, k=1)
+    selected_sq = np.zeros((n, n))  # Σ over the selected features of (x_ik − x_jk)²
     chosen: list[int] = []
     scores: list[float] = []
-    scale = -0.5 / sigma**2
     for _ in range(n_select):
-        best, best_score = -1, -np.inf
+        best, best_score, best_sq = -1, -np.inf, None
         for j in range(d):
             if j in chosen:
                 continue
             column = x[:, j]
-            candidate = np.exp(log_k + scale * (column[:, None] - column[None, :]) ** 2)
-            score = float(_dot(candidate, l_centred)) / (n - 1) ** 2
+            sq = selected_sq + (column[:, None] - column[None, :]) ** 2
+            width = sigma if sigma is not None else _median_width(sq[median_rows][:, median_rows][upper])
+            candidate = np.exp(sq * (-0.5 / width**2))
+            score = _biased_from_grams(candidate, l, l_rows)
+            if normalize:
+                score /= math.sqrt(max(_biased_from_grams(candidate, candidate), 1e-300) * l_self)
             if score > best_score:
-                best, best_score = j, score
+                best, best_score, best_sq = j, score, sq
         chosen.append(best)
         scores.append(best_score)
-        column = x[:, best]
-        log_k += scale * (column[:, None] - column[None, :]) ** 2
+        selected_sq = best_sq
     return np.array(chosen, dtype=np.int64), np.array(scores)
 
+
+# --------------------------------------------------------------------------- differentiable
+
+
+def hsic_tensor(x, y, sigma_x=None, sigma_y=None, kernel="gaussian", normalize: bool = False):
+    """Biased HSIC, tr(KHLH)/(n − 1)², written with ``keras.ops``: differentiable, for training.
+
+    The same statistic as ``hsic(x, y, estimator="biased")``, but on backend tensors (TensorFlow,
+    JAX, ...) inside a loss, so that gradients flow into ``x`` and ``y``: the building block of
+    the HSIC bottleneck (Ma, Lewis & Kleijn 2020), which trains a layer's output Z to have high
+    HSIC with the labels and low HSIC with the input. Cost O(n²(d_x + d_y)) per call: meant for
+    mini-batches. Imports Keras when called.
+
+    Args:
+        x: tensor or array, shape (n,) or (n, d_x), floating.
+        y: tensor or array, shape (n,) or (n, d_y), floating (class labels: pass them one-hot with
+            the ``"linear"`` kernel, which is then the delta kernel).
+        sigma_x, sigma_y: Gaussian widths, positive numbers or scalar tensors (a width computed
+            from the batch should be wrapped in ``keras.ops.stop_gradient``). Required for the
+            Gaussian kernel, None for the linear one. There is no median default here: a median
+            is not differentiable, and the width is a modelling choice the caller should see.
+        kernel: ``"gaussian"`` or ``"linear"`` for both, or a pair ``(kernel_x, kernel_y)``.
+        normalize: return HSIC(x, y) / √(HSIC(x, x) · HSIC(y, y)) instead (the normalised HSIC of
+            the HSIC bottleneck; centred kernel alignment), which lies in [0, 1] and does not grow
+            by merely rescaling the kernels; each Gram matrix is still computed once.
+
+    Returns:
+        a scalar tensor (the dtype of ``x``).
+
+    Raises:
+        TypeError: a kernel that is not a string or pair, a width that is not a number or tensor,
+            ``normalize`` not a bool.
+        ValueError: unknown kernel (``"delta"`` included), a missing/extra/non-positive width,
+            rank other than 1 or 2, different numbers of rows, fewer than 2 rows.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.linspace(-1, 1, 50); y = x**2
+        >>> a = float(hsic_tensor(x, y, sigma_x=0.5, sigma_y=0.3))
+        >>> bool(np.isclose(a, hsic(x, y, sigma_x=0.5, sigma_y=0.3), rtol=1e-5))
+        True
+    """
+    from keras import ops
+
+    if not isinstance(normalize, (bool, np.bool_)):
+        raise TypeError(f"normalize must be a bool, got {type(normalize).__name__}")
+    kinds = _kernels(kernel)
+    for kind in kinds:
+        if kind == "delta":
+            raise ValueError('hsic_tensor has no "delta" kernel: pass labels one-hot with the "linear" kernel')
+    tensors = []
+    for name, value, kind, sigma in (("x", x, kinds[0], sigma_x), ("y", y, kinds[1], sigma_y)):
+        if isinstance(value, (str, bytes)) or value is None:
+            raise TypeError(f"{name} must be a tensor or array of numbers, got {type(value).__name__}")
+        t = ops.convert_to_tensor(value)
+        if len(t.shape) == 1:
+            t = ops.reshape(t, (-1, 1))
+        if len(t.shape) != 2:
+            raise ValueError(f"{name} must have shape (n,) or (n, d), got shape {tuple(t.shape)}")
+        tensors.append(t)
+        width_name = f"sigma_{name}"
+        if kind == "linear":
+            if sigma is not None:
+                raise ValueError(f"{width_name} applies to the gaussian kernel only, but the kernel is 'linear'")
+        elif sigma is None:
+            raise ValueError(f"{width_name} is required for the gaussian kernel (a positive number or scalar tensor)")
+        elif isinstance(sigma, (bool, str, bytes)):
+            raise TypeError(f"{width_name} must be a positive number or scalar tensor, got {type(sigma).__name__}")
+        elif isinstance(sigma, numbers.Real) and not (math.isfinite(sigma) and sigma > 0):
+            raise ValueError(f"{width_name} must be a positive finite number, got {sigma}")
+        elif not isinstance(sigma, numbers.Real) and not hasattr(sigma, "shape"):
+            raise TypeError(f"{width_name} must be a positive number or scalar tensor, got {type(sigma).__name__}")
+    tx, ty = tensors
+    n_x, n_y = tx.shape[0], ty.shape[0]
+    if n_x is not None and n_y is not None and n_x != n_y:
+        raise ValueError(f"x and y must have the same number of samples (rows), got {n_x} and {n_y}")
+    if n_x is not None and n_x < 2:
+        raise ValueError(f"the biased estimator needs at least 2 samples, got n={n_x}")
+    ty = ops.cast(ty, tx.dtype)
+
+    def gram(t, kind, sigma):
+        inner = ops.matmul(t, ops.transpose(t))
+        if kind == "linear":
+            return inner
+        sq_norms = ops.sum(t * t, axis=1)
+        sq = ops.maximum(sq_norms[:, None] + sq_norms[None, :] - 2.0 * inner, 0.0)
+        sigma = ops.cast(sigma, t.dtype)
+        return ops.exp(-sq / (2.0 * sigma * sigma))
+
+    # Centre the inputs first (distances are unchanged; the linear kernel's HSIC is too), which
+    # keeps ‖a‖² + ‖b‖² − 2aᵀb accurate for data far from the origin.
+    tx = tx - ops.mean(tx, axis=0, keepdims=True)
+    ty = ty - ops.mean(ty, axis=0, keepdims=True)
+    k = gram(tx, kinds[0], sigma_x)
+    l = gram(ty, kinds[1], sigma_y)
+    n = ops.cast(ops.shape(k)[0], k.dtype)
+
+    def centred(m):
+        return m - ops.mean(m, axis=0, keepdims=True) - ops.mean(m, axis=1, keepdims=True) + ops.mean(m)
+
+    k_centred = centred(k)
+    value = ops.sum(k_centred * l) / ((n - 1.0) ** 2)
+    if not normalize:
+        return value
+    # Σ (HKH)∘(HLH) = tr(KHLH) too; the self-terms use the centred matrices on both sides.
+    l_centred = centred(l)
+    self_k = ops.sum(k_centred * k_centred) / ((n - 1.0) ** 2)
+    self_l = ops.sum(l_centred * l_centred) / ((n - 1.0) ** 2)
+    return value / ops.sqrt(ops.maximum(self_k * self_l, 1e-30))
