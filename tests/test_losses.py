@@ -1,5 +1,7 @@
 """Tests for kbook.losses against independent float64 NumPy closed forms, Keras's own losses and
-hand-derived gradients. Every test touches Keras (the losses are keras.ops code)."""
+hand-derived gradients, plus tests that pin the Keras focal-loss behaviours the focal-loss chapter
+describes. Every test touches Keras (the losses are keras.ops code), so all run under TensorFlow
+and JAX."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ quiet()
 import keras  # noqa: E402
 
 from kbook import losses  # noqa: E402
+from kbook.autodiff import value_and_grad  # noqa: E402
 
 pytestmark = [
     pytest.mark.keras,
@@ -50,9 +53,10 @@ def ref_hard(y, p, m):
     return out.mean(axis=-1)
 
 
-def ref_soft(y, x, k):
-    pos = -np_sigmoid(-k * x) * np_log_sigmoid(x)
-    neg = -np_sigmoid(k * x) * np_log_sigmoid(-x)
+def ref_soft(y, x, k, m=0.5):
+    t = np.log(m / (1 - m))
+    pos = -np_sigmoid(-k * (x - t)) * np_log_sigmoid(x)
+    neg = -np_sigmoid(k * (x + t)) * np_log_sigmoid(-x)
     return (y * pos + (1 - y) * neg).mean(axis=-1)
 
 
@@ -72,22 +76,8 @@ def ref_categorical_focal(y, x, gamma, alpha):
 
 
 def gradient(fn, x):
-    """d sum(fn(x)) / dx, with whichever backend Keras runs on."""
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        x = tf.constant(x, dtype=tf.float32)
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            total = tf.reduce_sum(fn(x))
-        return tape.gradient(total, x).numpy()
-    if backend == "jax":
-        import jax
-        import jax.numpy as jnp
-
-        return np.asarray(jax.grad(lambda v: jnp.sum(fn(v)))(jnp.asarray(x, dtype=jnp.float32)))
-    pytest.skip(f"no gradient helper for backend {backend}")
+    """d sum(fn(x)) / dx, with whichever backend Keras runs on (the spine's helper)."""
+    return value_and_grad(fn, x)[1]
 
 
 # --------------------------------------------------------------------------- strategies
@@ -144,10 +134,22 @@ def test_truncation_weight_step_convention():
 
 
 @SETTINGS
-@given(data=labelled_logits(soft=True), k=st.floats(0.1, 20))
-def test_soft_truncation_matches_closed_form(data, k):
+@given(data=labelled_logits(soft=True), k=st.floats(0.1, 20), margin=st.one_of(st.just(0.5), st.floats(0.5, 0.95)))
+def test_soft_truncation_matches_closed_form(data, k, margin):
     y, x = data
-    close(losses.soft_truncation_loss(y, x, k=k), ref_soft(y, x, k))
+    close(losses.soft_truncation_loss(y, x, k=k, margin=margin), ref_soft(y, x, k, margin))
+
+
+@pytest.mark.parametrize("margin", [0.6, 0.8])
+def test_soft_truncation_tends_to_hard_truncation_as_k_grows(margin):
+    # away from the step, σ(k(x - t)) → θ: the soft loss at k = 400 equals the hard one
+    t = np.log(margin / (1 - margin))
+    x = np.array([[t - 2.0, t - 0.5, t + 0.5, t + 2.0, -t - 1.0, -t + 1.0]])
+    for label in (0.0, 1.0):
+        y = np.full_like(x, label)
+        soft = losses.soft_truncation_loss(y, x, k=400.0, margin=margin)
+        hard = losses.hard_truncation_loss(y, x, margin=margin, from_logits=True)
+        close(soft, np.asarray(hard), rtol=1e-6, atol=1e-7)
 
 
 @SETTINGS
@@ -324,23 +326,76 @@ def test_hard_truncation_gradient_vanishes_exactly_beyond_margin():
     close(g[0, [0, 2]], np.array([-0.5, 0.5]) / 4)  # (σ(x) − y) / d
 
 
-@pytest.mark.parametrize("label", [0.0, 1.0])
-def test_value_and_gradient_matches_cross_entropy_derivative(label):
-    # d/dx CE = σ(x) − y: a closed form that shares nothing with the dispatch code
-    x = np.array([[-3.0], [-0.5], [0.0], [2.0], [7.0]])
-    y = np.full_like(x, label)
-    value, grad = losses.value_and_gradient(lambda t: keras.losses.binary_crossentropy(y, t, from_logits=True), x)
-    close(value, ref_bce(y, x)[:, 0], rtol=1e-5)
-    close(grad, np_sigmoid(x) - y, rtol=1e-5, atol=1e-7)
+# --------------------------------------------------------------------------- Keras's focal losses
+# The focal-loss chapter describes four behaviours of Keras's built-in focal losses (Keras 3.15).
+# These tests assert the behaviour itself, so that a Keras release that changes it turns the build
+# red. If one of them fails, Keras fixed (or changed) it: update the chapter's "Since the post"
+# section and this test.
 
 
-def test_probe_keras_focal_reports_exact_values_for_ours():
-    out = losses.probe_keras_focal(logits=(5.0, 30.0))
-    close(out["ours_loss"], np.logaddexp(0.0, [5.0, 30.0]), rtol=1e-6)
-    close(out["ours_grad"], np_sigmoid(np.array([5.0, 30.0])), rtol=1e-5)
-    assert np.all(np.isfinite(out["ours_grad_half"]))
-    assert out["alpha_balanced"] > 0.0  # with class balancing alpha must matter
-    assert out["backend"] == keras.backend.backend()
+def test_keras_binary_focal_saturates_on_jax_and_is_exact_on_tensorflow():
+    """If this fails, Keras fixed it — update the chapter (focal-loss, "Since the post", finding 1)."""
+    x = np.array([[5.0], [30.0], [100.0]], dtype="float32")
+    keras_focal = lambda t: keras.losses.binary_focal_crossentropy(np.zeros_like(x), t, gamma=0.0, from_logits=True)  # noqa: E731
+    value, grad = value_and_grad(keras_focal, x)
+    exact = np.logaddexp(0.0, x[:, 0].astype(np.float64))
+    close(value[0], exact[0], rtol=1e-5)  # exact away from saturation on every backend
+    backend = keras.backend.backend()
+    if backend == "jax":
+        # sigmoid, then clip to [eps, 1 - eps]: the loss stops at -log(float32(1e-7)-ish) and the
+        # gradient is zero beyond the clip
+        assert np.all(np.abs(value[1:] - 15.94) < 0.05), value
+        assert np.all(grad[1:, 0] == 0.0), grad
+    elif backend == "tensorflow":
+        # the TensorFlow backend keeps the logits on the sigmoid's output and uses them: exact
+        close(value[1:], exact[1:], rtol=1e-6)
+        close(grad[1:, 0], np.ones(2), rtol=1e-6)
+    else:
+        pytest.skip(f"the chapter measures tensorflow and jax, not {backend}")
+    # ours is exact on every backend
+    close(losses.binary_focal_loss(np.zeros_like(x), x, gamma=0.0, from_logits=True), exact, rtol=1e-6)
+
+
+@pytest.mark.parametrize("gamma", [0.1, 0.5, 0.9])
+def test_keras_binary_focal_gradient_is_nan_for_gamma_below_one(gamma):
+    """If this fails, Keras fixed it — update the chapter (focal-loss, "Since the post", finding 2)."""
+    x = np.array([[5.0], [16.0], [17.0], [30.0]], dtype="float32")  # σ(x) rounds to 1 in float32 from 17 on
+    ones = np.ones_like(x)
+    _, grad = value_and_grad(lambda t: keras.losses.binary_focal_crossentropy(ones, t, gamma=gamma, from_logits=True), x)
+    assert np.isfinite(grad[:2, 0]).all() and np.isnan(grad[2:, 0]).all(), grad
+    _, ours = value_and_grad(lambda t: losses.binary_focal_loss(ones, t, gamma=gamma, from_logits=True), x)
+    assert np.isfinite(ours).all()
+
+
+@pytest.mark.parametrize("gamma", [1.0, 2.0])
+def test_keras_binary_focal_gradient_is_finite_from_gamma_one(gamma):
+    x = np.array([[17.0], [30.0], [100.0]], dtype="float32")
+    ones = np.ones_like(x)
+    _, grad = value_and_grad(lambda t: keras.losses.binary_focal_crossentropy(ones, t, gamma=gamma, from_logits=True), x)
+    assert np.isfinite(grad).all()
+
+
+def test_keras_binary_focal_ignores_alpha_without_class_balancing():
+    """If this fails, Keras fixed it — update the chapter (focal-loss, "Since the post", finding 3)."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, (64, 1)).astype("float32")
+    x = rng.normal(size=(64, 1)).astype("float32")
+
+    def keras_bfc(alpha, balanced):
+        return np.asarray(keras.losses.binary_focal_crossentropy(y, x, alpha=alpha, apply_class_balancing=balanced, from_logits=True))
+
+    np.testing.assert_array_equal(keras_bfc(0.25, False), keras_bfc(0.9, False))
+    assert np.max(np.abs(keras_bfc(0.25, True) - keras_bfc(0.9, True))) > 0.1
+
+
+def test_keras_categorical_focal_always_applies_alpha():
+    """If this fails, Keras fixed it — update the chapter (focal-loss, "Since the post", finding 3)."""
+    rng = np.random.default_rng(0)
+    y = np.eye(4, dtype="float32")[rng.integers(0, 4, 32)]
+    x = rng.normal(size=(32, 4)).astype("float32")
+    focal = np.asarray(keras.losses.categorical_focal_crossentropy(y, x, gamma=0.0, from_logits=True))
+    plain = np.asarray(keras.losses.categorical_crossentropy(y, x, from_logits=True))
+    close(focal / plain, np.full(32, 0.25), rtol=1e-5)
 
 
 # --------------------------------------------------------------------------- bad input
@@ -365,6 +420,8 @@ def test_bad_arguments():
         losses.categorical_focal_loss([[1.0, 0.0]], [[0.7, 0.3]], alpha=[1.0, 1.0, 1.0])
     with pytest.raises(ValueError, match="k"):
         losses.soft_truncation_loss([[1.0]], [[0.7]], k=0.0)
+    with pytest.raises(ValueError, match="margin"):
+        losses.soft_truncation_loss([[1.0]], [[0.7]], margin=1.0)
     with pytest.raises(TypeError, match="gamma"):
         losses.binary_focal_loss([[1.0]], [[0.7]], gamma="2")
     with pytest.raises(ValueError, match="same shape"):
@@ -375,6 +432,35 @@ def test_bad_arguments():
         losses.categorical_focal_loss(np.ones((2, 3)), np.ones((2, 4)))
 
 
+def test_wrong_types_are_type_errors():
+    with pytest.raises(TypeError, match="gamma"):
+        losses.binary_focal_loss([[1.0]], [[0.7]], gamma=True)
+    with pytest.raises(TypeError, match="margin"):
+        losses.HardTruncationLoss(margin=True)
+    with pytest.raises(TypeError, match="from_logits"):
+        losses.BinaryFocalLoss(from_logits="yes")
+    with pytest.raises(TypeError, match="from_logits"):
+        losses.hard_truncation_loss([[1.0]], [[0.7]], from_logits=1)
+    with pytest.raises(TypeError, match="alpha"):
+        losses.categorical_focal_loss([[1.0, 0.0]], [[0.7, 0.3]], alpha="0.5")
+    with pytest.raises(TypeError, match="alpha"):
+        losses.binary_focal_loss([[1.0]], [[0.7]], alpha=[0.5])
+    with pytest.raises(TypeError, match="y_pred"):
+        losses.binary_focal_loss([[1.0]], "0.7")
+    with pytest.raises(TypeError, match="does not take"):
+        losses.LossFunction(losses.binary_focal_loss, margin=0.6)
+    with pytest.raises(TypeError, match="fn"):
+        losses.LossFunction(3)
+    with pytest.raises(ValueError, match="fn"):
+        losses.LossFunction(keras.losses.binary_crossentropy)
+    with pytest.raises(ValueError, match="fn"):
+        losses.LossFunction("kbook>no_such_loss")
+    with pytest.raises(ValueError, match="wraps"):
+        losses.HardTruncationLoss(fn="kbook>binary_focal_loss")
+    with pytest.raises(ValueError, match="reduction"):
+        losses.BinaryFocalLoss(reduction="average")
+
+
 # --------------------------------------------------------------------------- Keras integration
 
 
@@ -382,10 +468,11 @@ LOSS_OBJECTS = [
     lambda: losses.HardTruncationLoss(margin=0.7, from_logits=True),
     lambda: losses.SoftTruncationLoss(k=3.0),
     lambda: losses.BinaryFocalLoss(gamma=1.5, alpha=0.3, from_logits=True),
+    lambda: losses.LossFunction(losses.binary_focal_loss, gamma=0.5, from_logits=True, reduction="sum"),
 ]
 
 
-@pytest.mark.parametrize("make", LOSS_OBJECTS, ids=["hard", "soft", "focal"])
+@pytest.mark.parametrize("make", LOSS_OBJECTS, ids=["hard", "soft", "focal", "wrapper"])
 def test_binary_losses_train_save_and_load(make, tmp_path):
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
@@ -418,6 +505,86 @@ def test_categorical_loss_trains_saves_and_loads(tmp_path):
     loaded = keras.models.load_model(path)
     assert loaded.loss.get_config() == model.loss.get_config()
     np.testing.assert_allclose(loaded.evaluate(x, y, verbose=0), model.evaluate(x, y, verbose=0), rtol=1e-5)
+
+
+# Each wrapper with a NumPy reference of its per-sample loss (labels (n,), logits (n, 1)).
+WRAPPED = {
+    "hard": (lambda r: losses.HardTruncationLoss(margin=0.7, from_logits=True, reduction=r),
+             lambda y, x: np.where(((y > 0.7) & (x > np.log(0.7 / 0.3))) | ((y < 0.3) & (x < -np.log(0.7 / 0.3))), 0.0, ref_bce(y, x))),
+    "soft": (lambda r: losses.SoftTruncationLoss(k=3.0, margin=0.6, reduction=r), lambda y, x: ref_soft(y[:, None], x[:, None], 3.0, 0.6)),
+    "focal": (lambda r: losses.BinaryFocalLoss(gamma=1.5, alpha=0.3, from_logits=True, reduction=r),
+              lambda y, x: ref_focal(y[:, None], x[:, None], 1.5, 0.3)),
+    "wrapper": (lambda r: losses.LossFunction("kbook>binary_focal_loss", gamma=0.5, from_logits=True, reduction=r),
+                lambda y, x: ref_focal(y[:, None], x[:, None], 0.5, None)),
+}
+REDUCTIONS = ["sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None]
+
+
+def np_reduce(per_sample, weight, reduction):
+    """Keras's documented reductions, written out in NumPy."""
+    w = np.ones_like(per_sample) if weight is None else weight
+    weighted = per_sample * w
+    if reduction in (None, "none"):
+        return weighted
+    if reduction == "sum":
+        return weighted.sum()
+    if reduction == "mean_with_sample_weight" and weight is not None:
+        return weighted.sum() / w.sum()
+    return weighted.sum() / len(per_sample)  # sum_over_batch_size, mean
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "sample_weight"])
+@pytest.mark.parametrize("reduction", REDUCTIONS, ids=[str(r) for r in REDUCTIONS])
+@pytest.mark.parametrize("which", list(WRAPPED))
+def test_every_reduction_and_sample_weight_against_numpy(which, reduction, weighted):
+    make, reference = WRAPPED[which]
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 12).astype(np.float64)
+    x = rng.normal(scale=2.0, size=12)
+    x[np.abs(np.abs(x) - np.log(0.7 / 0.3)) < 1e-3] += 0.01  # keep off the hard margin
+    weight = rng.uniform(0.0, 2.0, 12) if weighted else None
+    loss = make(reduction)
+    got = loss(y.astype("float32"), x[:, None].astype("float32"), sample_weight=None if weight is None else weight.astype("float32"))
+    close(np.asarray(got), np_reduce(reference(y, x).reshape(-1), weight, reduction), rtol=1e-4, atol=1e-6)
+
+
+def test_categorical_reduction_with_sample_weight_against_numpy():
+    rng = np.random.default_rng(4)
+    y = np.eye(3)[rng.integers(0, 3, 10)]
+    x = rng.normal(size=(10, 3))
+    w = rng.uniform(0.0, 2.0, 10)
+    for reduction in REDUCTIONS:
+        loss = losses.CategoricalFocalLoss(gamma=2.0, alpha=[0.5, 1.0, 2.0], from_logits=True, reduction=reduction)
+        close(np.asarray(loss(y, x, sample_weight=w)), np_reduce(ref_categorical_focal(y, x, 2.0, [0.5, 1.0, 2.0]), w, reduction), rtol=1e-4)
+
+
+def test_wrapper_serializes_function_name_and_arguments():
+    loss = losses.LossFunction(losses.hard_truncation_loss, margin=0.8, reduction="sum", name="ht")
+    config = loss.get_config()
+    assert config == {"name": "ht", "reduction": "sum", "fn": "kbook>hard_truncation_loss", "margin": 0.8, "from_logits": False}
+    clone = keras.losses.deserialize(keras.losses.serialize(loss))
+    assert type(clone) is losses.LossFunction and clone.fn is losses.hard_truncation_loss
+    assert clone.get_config() == config
+    # the named classes are the same wrapper with the function fixed
+    named = losses.HardTruncationLoss(margin=0.8, reduction="sum", name="ht")
+    assert isinstance(named, losses.LossFunction) and named.get_config() == config
+
+
+def test_configs_saved_before_the_wrapper_still_load():
+    # an older kbook saved the named classes without "fn"
+    old = {"name": "binary_focal", "reduction": "sum_over_batch_size", "gamma": 2.0, "alpha": 0.25, "from_logits": True}
+    loss = losses.BinaryFocalLoss.from_config(old)
+    assert loss.fn is losses.binary_focal_loss and loss.fn_kwargs == {"gamma": 2.0, "alpha": 0.25, "from_logits": True}
+
+
+def test_keras_mask_is_honoured():
+    # a masked timestep contributes nothing: Loss.__call__ applies the mask the model attaches
+    x = np.array([[[2.0], [-1.0], [0.0]]], dtype="float32")  # the last step is padding (value 0)
+    y = np.array([[[1.0], [0.0], [1.0]]], dtype="float32")
+    model = keras.Sequential([keras.Input((3, 1)), keras.layers.Masking(0.0), keras.layers.Dense(1, kernel_initializer="ones")])
+    model.compile(loss=losses.BinaryFocalLoss(gamma=0.0, from_logits=True, reduction="sum"))
+    expected = ref_bce(np.array([1.0, 0.0]), np.array([2.0, -1.0])).sum()  # without the mask: + log 2
+    close(model.evaluate(x, y, verbose=0), expected, rtol=1e-5)
 
 
 def test_loss_config_round_trip():

@@ -11,8 +11,17 @@ log-softmax, no clipping), so values and gradients stay finite at logits of ±20
 probabilities, ``y_pred`` is clipped to ``[eps, 1 - eps]`` with ``eps = keras.config.epsilon()``,
 as Keras does.
 
-For ``model.compile`` use the :class:`keras.losses.Loss` subclasses at the end of the module
-(they serialize and survive ``model.save`` / ``keras.models.load_model``).
+For ``model.compile`` there is one wrapper, :class:`LossFunction`, in the style of Keras's own
+``LossFunctionWrapper``: it holds one of the functions above (each registered with Keras as
+``kbook>name``) and its keyword arguments, leaves reduction, sample weights and masks to
+``keras.losses.Loss.__call__``, and serializes as the function's registered name plus the
+keyword arguments. :class:`HardTruncationLoss`, :class:`SoftTruncationLoss`,
+:class:`BinaryFocalLoss` and :class:`CategoricalFocalLoss` are the same wrapper with the function
+fixed (thin subclasses, so their names and arguments keep working).
+
+Imports: Keras at module level (this module defines ``keras.losses.Loss`` subclasses, so
+``import kbook.losses`` imports Keras and with it the active backend, TensorFlow by default). The
+gradient helper lives in the spine, :func:`kbook.autodiff.value_and_grad`.
 
 See the chapters: notebooks/sentiment-loss.ipynb and notebooks/focal-loss.ipynb.
 """
@@ -23,7 +32,6 @@ import math
 import numbers
 
 import keras
-import numpy as np
 from keras import ops
 
 __all__ = [
@@ -32,13 +40,14 @@ __all__ = [
     "soft_truncation_loss",
     "binary_focal_loss",
     "categorical_focal_loss",
+    "LossFunction",
     "HardTruncationLoss",
     "SoftTruncationLoss",
     "BinaryFocalLoss",
     "CategoricalFocalLoss",
-    "value_and_gradient",
-    "probe_keras_focal",
 ]
+
+_register = keras.saving.register_keras_serializable(package="kbook")
 
 
 # --------------------------------------------------------------------------- argument checks
@@ -57,6 +66,12 @@ def _check_number(name, value, *, low=None, high=None, low_open=False, high_open
     return value
 
 
+def _check_bool(name, value):
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__}")
+    return value
+
+
 def _check_margin(margin):
     return _check_number("margin", margin, low=0.5, high=1.0, low_open=True, high_open=True)
 
@@ -71,12 +86,66 @@ def _check_alpha(alpha):
     return _check_number("alpha", alpha, low=0.0, high=1.0)
 
 
+def _check_class_alpha(alpha):
+    """None, one weight >= 0 for every class, or a sequence of per-class weights >= 0."""
+    if alpha is None:
+        return None
+    if isinstance(alpha, numbers.Real) and not isinstance(alpha, bool):
+        return _check_number("alpha", alpha, low=0.0)
+    if isinstance(alpha, (str, bytes)) or not hasattr(alpha, "__iter__"):
+        raise TypeError(f"alpha must be None, a number or a sequence of numbers, got {type(alpha).__name__}")
+    weights = list(alpha)
+    if not weights:
+        raise ValueError("alpha must hold one weight per class, got an empty sequence")
+    return [_check_number(f"alpha[{i}]", a, low=0.0) for i, a in enumerate(weights)]
+
+
+# The keyword arguments of each loss function, validated and normalised to JSON-friendly values.
+# The functions and the Keras wrapper both go through these, so they accept exactly the same input.
+
+
+def _hard_args(margin=0.6, from_logits=False):
+    return {"margin": _check_margin(margin), "from_logits": _check_bool("from_logits", from_logits)}
+
+
+def _soft_args(k=5.0, margin=0.5):
+    return {
+        "k": _check_number("k", k, low=0.0, low_open=True),
+        "margin": _check_number("margin", margin, low=0.5, high=1.0, high_open=True),
+    }
+
+
+def _focal_args(gamma=2.0, alpha=None, from_logits=False):
+    return {
+        "gamma": _check_gamma(gamma),
+        "alpha": _check_alpha(alpha),
+        "from_logits": _check_bool("from_logits", from_logits),
+    }
+
+
+def _categorical_args(gamma=2.0, alpha=None, from_logits=False):
+    return {
+        "gamma": _check_gamma(gamma),
+        "alpha": _check_class_alpha(alpha),
+        "from_logits": _check_bool("from_logits", from_logits),
+    }
+
+
 def _prepare(y_true, y_pred):
     """Convert to float tensors of y_pred's float dtype and insist on identical shapes."""
+    for name, value in (("y_true", y_true), ("y_pred", y_pred)):
+        if isinstance(value, (str, bytes)) or value is None:
+            raise TypeError(f"{name} must be an array-like of numbers, got {type(value).__name__}")
     y_pred = ops.convert_to_tensor(y_pred)
-    if not str(y_pred.dtype).startswith(("float", "bfloat")):
+    dtype = keras.backend.standardize_dtype(y_pred.dtype)
+    if not dtype.startswith(("float", "bfloat", "int", "uint", "bool")):
+        raise TypeError(f"y_pred must hold numbers, got dtype {dtype}")
+    if not dtype.startswith(("float", "bfloat")):
         y_pred = ops.cast(y_pred, keras.config.floatx())
-    y_true = ops.cast(ops.convert_to_tensor(y_true), y_pred.dtype)
+    y_true = ops.convert_to_tensor(y_true)
+    if not keras.backend.standardize_dtype(y_true.dtype).startswith(("float", "bfloat", "int", "uint", "bool")):
+        raise TypeError(f"y_true must hold numbers, got dtype {y_true.dtype}")
+    y_true = ops.cast(y_true, y_pred.dtype)
     true_shape, pred_shape = tuple(y_true.shape), tuple(y_pred.shape)
     if len(true_shape) == 0:
         raise ValueError("y_true must have at least one axis (the last axis holds the outputs), got a scalar")
@@ -127,17 +196,23 @@ def truncation_weight(y_true, y_pred, margin=0.6, from_logits=False):
 
     See the chapter: notebooks/sentiment-loss.ipynb
     """
-    margin = _check_margin(margin)
+    args = _hard_args(margin, from_logits)
+    margin, from_logits = args["margin"], args["from_logits"]
     y_true, y_pred = _prepare(y_true, y_pred)
+    dtype = y_pred.dtype
+
+    def constant(value):  # compare in y_pred's dtype (a Python float may be cast to float32 first)
+        return ops.convert_to_tensor(value, dtype=dtype)
+
     if from_logits:
         threshold = math.log(margin / (1.0 - margin))  # σ(x) > m  ⇔  x > logit(m)
-        right_positive = ops.greater(y_pred, threshold)
-        right_negative = ops.less(y_pred, -threshold)
+        right_positive = ops.greater(y_pred, constant(threshold))
+        right_negative = ops.less(y_pred, constant(-threshold))
     else:
-        right_positive = ops.greater(y_pred, margin)
-        right_negative = ops.less(y_pred, 1.0 - margin)
-    positive = ops.cast(ops.greater(y_true, margin), y_pred.dtype)
-    negative = ops.cast(ops.less(y_true, 1.0 - margin), y_pred.dtype)
+        right_positive = ops.greater(y_pred, constant(margin))
+        right_negative = ops.less(y_pred, constant(1.0 - margin))
+    positive = ops.cast(ops.greater(y_true, constant(margin)), dtype)
+    negative = ops.cast(ops.less(y_true, constant(1.0 - margin)), dtype)
     weight = (
         1.0
         - positive * ops.cast(right_positive, y_pred.dtype)
@@ -146,6 +221,7 @@ def truncation_weight(y_true, y_pred, margin=0.6, from_logits=False):
     return ops.stop_gradient(weight)
 
 
+@_register
 def hard_truncation_loss(y_true, y_pred, margin=0.6, from_logits=False):
     """Binary cross-entropy that ignores samples already right by a margin (hard truncation).
 
@@ -162,6 +238,7 @@ def hard_truncation_loss(y_true, y_pred, margin=0.6, from_logits=False):
         Tensor of shape ``y_true.shape[:-1]``.
 
     Raises:
+        TypeError: margin not a real number, from_logits not a bool, non-numeric inputs.
         ValueError: margin outside (0.5, 1), or shapes that differ.
 
     Example:
@@ -172,31 +249,39 @@ def hard_truncation_loss(y_true, y_pred, margin=0.6, from_logits=False):
 
     See the chapter: notebooks/sentiment-loss.ipynb
     """
-    margin = _check_margin(margin)
+    args = _hard_args(margin, from_logits)
     y_true, y_pred = _prepare(y_true, y_pred)
-    log_p, log_q = _log_probabilities(y_pred, from_logits)
+    log_p, log_q = _log_probabilities(y_pred, args["from_logits"])
     cross_entropy = -(y_true * log_p + (1.0 - y_true) * log_q)
-    weight = truncation_weight(y_true, y_pred, margin=margin, from_logits=from_logits)
+    weight = truncation_weight(y_true, y_pred, **args)
     return ops.mean(weight * cross_entropy, axis=-1)
 
 
 # --------------------------------------------------------------------------- soft truncation
 
 
-def soft_truncation_loss(y_true, logits, k=5.0):
+@_register
+def soft_truncation_loss(y_true, logits, k=5.0, margin=0.5):
     """Hard truncation with the step θ(·) softened to a sigmoid σ(k·).
 
-    For a label-1 output with logit x the loss is −σ(−kx)·log σ(x), for a label-0 output
-    −σ(kx)·log σ(−x); a soft label y mixes the two linearly. ``k → ∞`` gives back the hard step
-    at x = 0 (margin 0.5), ``k = 1`` gives focal loss with γ = 1. Mean over the last axis.
+    With t = logit(m) the logit at the margin (t = 0 for the default m = 0.5), a label-1 output
+    with logit x costs −σ(−k(x − t))·log σ(x) and a label-0 output −σ(k(x + t))·log σ(−x); a soft
+    label y mixes the two linearly. ``k → ∞`` gives back the hard step at the margin
+    (:func:`hard_truncation_loss` with the same ``margin``), and ``k = 1`` with ``margin = 0.5``
+    gives focal loss with γ = 1. Mean over the last axis.
 
     Args:
         y_true: labels in [0, 1], shape ``(..., d)``.
         logits: logits, same shape (this loss is defined on logits only).
         k: the sharpness of the softened step, > 0.
+        margin: ``m`` in [0.5, 1), where the softened step is centred (σ(x) = m).
 
     Returns:
         Tensor of shape ``y_true.shape[:-1]``.
+
+    Raises:
+        TypeError: k or margin not a real number, non-numeric inputs.
+        ValueError: k ≤ 0, margin outside [0.5, 1), shapes that differ.
 
     Example:
         >>> import numpy as np
@@ -206,17 +291,19 @@ def soft_truncation_loss(y_true, logits, k=5.0):
 
     See the chapter: notebooks/focal-loss.ipynb
     """
-    k = _check_number("k", k, low=0.0, low_open=True)
+    args = _soft_args(k, margin)
+    k, shift = args["k"], math.log(args["margin"] / (1.0 - args["margin"]))
     y_true, logits = _prepare(y_true, logits)
     log_p, log_q = _log_probabilities(logits, from_logits=True)
-    positive = -ops.sigmoid(-k * logits) * log_p
-    negative = -ops.sigmoid(k * logits) * log_q
+    positive = -ops.sigmoid(-k * (logits - shift)) * log_p
+    negative = -ops.sigmoid(k * (logits + shift)) * log_q
     return ops.mean(y_true * positive + (1.0 - y_true) * negative, axis=-1)
 
 
 # --------------------------------------------------------------------------- focal loss
 
 
+@_register
 def binary_focal_loss(y_true, y_pred, gamma=2.0, alpha=None, from_logits=False):
     """Binary focal loss −α_t (1 − p_t)^γ log p_t (Lin et al. 2017), exact from logits.
 
@@ -237,6 +324,7 @@ def binary_focal_loss(y_true, y_pred, gamma=2.0, alpha=None, from_logits=False):
         Tensor of shape ``y_true.shape[:-1]``.
 
     Raises:
+        TypeError: γ or α not a real number (``True`` is not one), from_logits not a bool.
         ValueError: γ < 0, α outside [0, 1], shapes that differ.
 
     Example:
@@ -247,10 +335,10 @@ def binary_focal_loss(y_true, y_pred, gamma=2.0, alpha=None, from_logits=False):
 
     See the chapter: notebooks/focal-loss.ipynb
     """
-    gamma = _check_gamma(gamma)
-    alpha = _check_alpha(alpha)
+    args = _focal_args(gamma, alpha, from_logits)
+    gamma, alpha = args["gamma"], args["alpha"]
     y_true, y_pred = _prepare(y_true, y_pred)
-    log_p, log_q = _log_probabilities(y_pred, from_logits)
+    log_p, log_q = _log_probabilities(y_pred, args["from_logits"])
     positive = -ops.exp(gamma * log_q) * log_p  # -(1 - p)^γ log p
     negative = -ops.exp(gamma * log_p) * log_q  # -p^γ log(1 - p)
     if alpha is not None:
@@ -259,6 +347,7 @@ def binary_focal_loss(y_true, y_pred, gamma=2.0, alpha=None, from_logits=False):
     return ops.mean(y_true * positive + (1.0 - y_true) * negative, axis=-1)
 
 
+@_register
 def categorical_focal_loss(y_true, y_pred, gamma=2.0, alpha=None, from_logits=False):
     """Multi-class focal loss −Σ_c α_c y_c (1 − p_c)^γ log p_c, summed over the class axis.
 
@@ -278,6 +367,8 @@ def categorical_focal_loss(y_true, y_pred, gamma=2.0, alpha=None, from_logits=Fa
         Tensor of shape ``y_true.shape[:-1]``.
 
     Raises:
+        TypeError: γ not a real number, α neither a number nor a sequence of numbers,
+            from_logits not a bool.
         ValueError: γ < 0, negative or wrongly sized α, shapes that differ.
 
     Example:
@@ -288,22 +379,16 @@ def categorical_focal_loss(y_true, y_pred, gamma=2.0, alpha=None, from_logits=Fa
 
     See the chapter: notebooks/focal-loss.ipynb
     """
-    gamma = _check_gamma(gamma)
+    args = _categorical_args(gamma, alpha, from_logits)
+    gamma, alpha, from_logits = args["gamma"], args["alpha"], args["from_logits"]
     y_true, y_pred = _prepare(y_true, y_pred)
     classes = y_pred.shape[-1]
     if classes is None:
         raise ValueError("y_pred's last axis (the classes) must have a known size, got None")
-    if alpha is not None:
-        if isinstance(alpha, numbers.Real) and not isinstance(alpha, bool):
-            alpha = [_check_number("alpha", alpha, low=0.0)] * classes
-        try:
-            alpha = [float(a) for a in alpha]
-        except TypeError as error:
-            raise TypeError(f"alpha must be None, a number or a sequence of numbers, got {alpha!r}") from error
-        if len(alpha) != classes:
-            raise ValueError(f"alpha must have one weight per class ({classes}), got {len(alpha)}")
-        if any(not math.isfinite(a) or a < 0 for a in alpha):
-            raise ValueError(f"alpha weights must be finite and >= 0, got {alpha}")
+    if isinstance(alpha, float):
+        alpha = [alpha] * classes
+    if alpha is not None and len(alpha) != classes:
+        raise ValueError(f"alpha must have one weight per class ({classes}), got {len(alpha)}")
     if from_logits:
         log_p = ops.log_softmax(y_pred, axis=-1)
         shifted = y_pred - ops.stop_gradient(ops.max(y_pred, axis=-1, keepdims=True))
@@ -326,135 +411,116 @@ def categorical_focal_loss(y_true, y_pred, gamma=2.0, alpha=None, from_logits=Fa
     return ops.sum(per_class, axis=-1)
 
 
-# --------------------------------------------------------------------------- gradients
+# --------------------------------------------------------------------------- the Keras wrapper
 
 
-def value_and_gradient(fn, x):
-    """Evaluate ``fn(x)`` and the gradient of ``sum(fn(x))`` with respect to ``x``, as NumPy.
+_ARGUMENTS = {
+    hard_truncation_loss: _hard_args,
+    soft_truncation_loss: _soft_args,
+    binary_focal_loss: _focal_args,
+    categorical_focal_loss: _categorical_args,
+}
+"""The functions :class:`LossFunction` can wrap, each with the checker of its keyword arguments."""
 
-    Keras 3 has no backend-neutral ``grad``; this dispatches to ``tf.GradientTape``,
-    ``jax.value_and_grad`` or ``torch.autograd`` according to ``keras.backend.backend()``. When the
-    entries of ``fn(x)`` depend on separate entries of ``x`` (one logit per sample), the result is
-    each sample's derivative with respect to its own logit, which is what the chapter plots.
+
+def _resolve(fn):
+    """A wrappable loss function from itself or its registered name (``"kbook>binary_focal_loss"``)."""
+    if isinstance(fn, str):
+        found = keras.saving.get_registered_object(fn)
+        if found not in _ARGUMENTS:
+            known = ", ".join(keras.saving.get_registered_name(f) for f in _ARGUMENTS)
+            raise ValueError(f"fn must name one of {known}, got {fn!r}")
+        return found
+    if fn not in _ARGUMENTS:
+        if not callable(fn):
+            raise TypeError(f"fn must be a kbook loss function or its registered name, got {type(fn).__name__}")
+        known = ", ".join(f.__name__ for f in _ARGUMENTS)
+        raise ValueError(f"fn must be one of kbook.losses' {known}, got {getattr(fn, '__name__', fn)!r}")
+    return fn
+
+
+def _match_rank(y_true, y_pred):
+    """Labels of shape (batch,) against outputs of shape (batch, 1), or the other way round.
+
+    The same rule as Keras's built-in losses: when the ranks differ by one and the longer tensor
+    ends in an axis of size 1, add that axis to the shorter one. Any other mismatch is left for the
+    loss function to report.
+    """
+    true_rank, pred_rank = len(y_true.shape), len(y_pred.shape)
+    if true_rank == pred_rank - 1 and y_pred.shape[-1] == 1:
+        y_true = ops.expand_dims(y_true, -1)
+    elif pred_rank == true_rank - 1 and y_true.shape[-1] == 1:
+        y_pred = ops.expand_dims(y_pred, -1)
+    return y_true, y_pred
+
+
+@_register
+class LossFunction(keras.losses.Loss):
+    """A ``keras.losses.Loss`` around one of this module's loss functions and its keyword arguments.
+
+    Works like Keras's own ``LossFunctionWrapper``: ``call`` returns the function's per-sample
+    losses, and ``keras.losses.Loss.__call__`` applies ``reduction``, ``sample_weight`` and any
+    Keras mask. ``get_config`` stores the function's registered name (``"kbook>..."``) and the
+    keyword arguments, so a compiled model survives ``model.save`` / ``keras.models.load_model``.
 
     Args:
-        fn: maps a float32 tensor shaped like ``x`` to a tensor (any shape).
-        x: array-like of floats.
-
-    Returns:
-        ``(value, gradient)``: NumPy arrays of ``fn(x)``'s shape and ``x``'s shape.
+        fn: :func:`hard_truncation_loss`, :func:`soft_truncation_loss`, :func:`binary_focal_loss`
+            or :func:`categorical_focal_loss`, or its registered name.
+        reduction: any reduction ``keras.losses.Loss`` accepts (``"sum_over_batch_size"``,
+            ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"``, ``"none"`` or ``None``).
+        name: the loss's name (defaults to the function's name).
+        dtype: the dtype of the computation (defaults to ``keras.config.floatx()``).
+        **kwargs: the function's keyword arguments, checked here (TypeError for an unknown one or a
+            wrong type, ValueError for a bad value).
 
     Example:
         >>> import numpy as np
-        >>> v, g = value_and_gradient(lambda t: binary_focal_loss(np.ones((2, 1)), t, gamma=0.0, from_logits=True),
-        ...                           np.array([[0.0], [-200.0]]))
-        >>> [round(float(a), 4) for a in g.ravel()]  # σ(x) − 1
-        [-0.5, -1.0]
+        >>> loss = LossFunction(binary_focal_loss, gamma=0.0, from_logits=True, reduction="sum")
+        >>> round(float(loss(np.array([0.0, 1.0]), np.array([[0.0], [0.0]]))), 4)  # 2 log 2
+        1.3863
+        >>> loss.get_config()["fn"]
+        'kbook>binary_focal_loss'
 
-    See the chapter: notebooks/focal-loss.ipynb
+    See the chapters: notebooks/sentiment-loss.ipynb and notebooks/focal-loss.ipynb
     """
-    x = keras.ops.convert_to_numpy(ops.convert_to_tensor(x, dtype="float32"))
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
 
-        t = tf.constant(x)
-        with tf.GradientTape() as tape:
-            tape.watch(t)
-            value = fn(t)
-            total = tf.reduce_sum(value)
-        return value.numpy(), tape.gradient(total, t).numpy()
-    if backend == "jax":
-        import jax
-        import jax.numpy as jnp
+    def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs):
+        fn = _resolve(fn)
+        try:
+            fn_kwargs = _ARGUMENTS[fn](**kwargs)
+        except TypeError as error:
+            if "unexpected keyword" not in str(error):
+                raise
+            raise TypeError(f"{fn.__name__} does not take the argument(s) {sorted(kwargs)}: {error}") from None
+        super().__init__(name=name or fn.__name__, reduction=reduction, dtype=dtype)
+        self.fn = fn
+        self.fn_kwargs = fn_kwargs
 
-        def total(t):
-            value = fn(t)
-            return jnp.sum(value), value
+    def call(self, y_true, y_pred):
+        y_true, y_pred = _match_rank(y_true, y_pred)
+        return self.fn(y_true, y_pred, **self.fn_kwargs)
 
-        (_, value), grad = jax.value_and_grad(total, has_aux=True)(jnp.asarray(x))
-        return np.asarray(value), np.asarray(grad)
-    if backend == "torch":
-        import torch
+    def get_config(self):
+        return {**super().get_config(), "fn": keras.saving.get_registered_name(self.fn), **self.fn_kwargs}
 
-        t = torch.tensor(x, requires_grad=True)
-        value = fn(t)
-        value.sum().backward()
-        return value.detach().cpu().numpy(), t.grad.cpu().numpy()
-    raise ValueError(f"value_and_gradient supports the tensorflow, jax and torch backends, not {backend!r}")
+    def __repr__(self):
+        return f"<{type(self).__name__}({self.fn.__name__}, {self.fn_kwargs}, reduction={self.reduction!r})>"
 
 
-def probe_keras_focal(logits=(5.0, 10.0, 17.0, 20.0, 30.0, 100.0), seed=0):
-    """Measure Keras's built-in focal losses against ours on the current backend.
+class _FixedLoss(LossFunction):
+    """A :class:`LossFunction` whose function is fixed by the subclass (``FUNCTION``)."""
 
-    Returns a dict of plain Python values (JSON-serialisable, so it can come back from a
-    subprocess running another backend):
+    FUNCTION = None
 
-    - ``keras_loss`` / ``ours_loss`` and ``keras_grad`` / ``ours_grad``: binary focal loss with
-      γ = 0 (i.e. cross-entropy) at label 0, one sample per logit, and its derivative; the exact
-      value is log(1 + e^x);
-    - ``keras_grad_half`` / ``ours_grad_half``: the derivative at label 1 with γ = 0.5;
-    - ``alpha_ignored``: the largest change of ``keras.losses.binary_focal_crossentropy`` when
-      ``alpha`` goes from 0.25 to 0.9 without ``apply_class_balancing``; ``alpha_balanced``: the
-      same with it;
-    - ``categorical_ratio``: mean of Keras's categorical focal loss at γ = 0 (default α) over
-      categorical cross-entropy.
-
-    Example:
-        >>> out = probe_keras_focal(logits=(30.0,))  # doctest: +SKIP
-        >>> round(out["ours_loss"][0], 3)  # doctest: +SKIP
-        30.0
-
-    See the chapter: notebooks/focal-loss.ipynb
-    """
-    x = np.asarray(logits, dtype="float32").reshape(-1, 1)
-    zeros, ones = np.zeros_like(x), np.ones_like(x)
-    out = {"backend": keras.backend.backend(), "logits": x[:, 0].tolist()}
-    for who, fn in (("keras", keras.losses.binary_focal_crossentropy), ("ours", binary_focal_loss)):
-        value, grad = value_and_gradient(lambda t: fn(zeros, t, gamma=0.0, from_logits=True), x)
-        out[who + "_loss"] = [float(v) for v in value]
-        out[who + "_grad"] = [float(g) for g in grad[:, 0]]
-        _, grad = value_and_gradient(lambda t: fn(ones, t, gamma=0.5, from_logits=True), x)
-        out[who + "_grad_half"] = [float(g) for g in grad[:, 0]]
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 2, (200, 1)).astype("float32")
-    z = rng.normal(size=(200, 1)).astype("float32")
-
-    def keras_bfc(alpha, balanced):
-        loss = keras.losses.binary_focal_crossentropy(
-            y, z, alpha=alpha, apply_class_balancing=balanced, from_logits=True
-        )
-        return keras.ops.convert_to_numpy(loss)
-
-    out["alpha_ignored"] = float(np.max(np.abs(keras_bfc(0.25, False) - keras_bfc(0.9, False))))
-    out["alpha_balanced"] = float(np.max(np.abs(keras_bfc(0.25, True) - keras_bfc(0.9, True))))
-    yc = np.eye(4, dtype="float32")[rng.integers(0, 4, 200)]
-    zc = rng.normal(size=(200, 4)).astype("float32")
-    focal = keras.ops.convert_to_numpy(keras.losses.categorical_focal_crossentropy(yc, zc, gamma=0.0, from_logits=True))
-    plain = keras.ops.convert_to_numpy(keras.losses.categorical_crossentropy(yc, zc, from_logits=True))
-    out["categorical_ratio"] = float(np.mean(focal / plain))
-    return out
+    def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None, fn=None, **kwargs):
+        if fn is not None and _resolve(fn) is not self.FUNCTION:  # a config carries the name back
+            raise ValueError(f"{type(self).__name__} wraps {self.FUNCTION.__name__}, got fn={fn!r}")
+        super().__init__(self.FUNCTION, reduction=reduction, name=name, dtype=dtype, **kwargs)
 
 
-# --------------------------------------------------------------------------- Keras Loss classes
-
-
-class _PerSampleLoss(keras.losses.Loss):
-    """Shared plumbing: match ranks like Keras's wrappers ((batch,) labels vs (batch, 1) outputs)."""
-
-    def _align(self, y_true, y_pred):
-        y_pred = ops.convert_to_tensor(y_pred)
-        y_true = ops.convert_to_tensor(y_true)
-        if len(y_true.shape) == len(y_pred.shape) - 1 and y_pred.shape[-1] == 1:
-            y_true = ops.expand_dims(y_true, -1)
-        elif len(y_true.shape) == len(y_pred.shape) + 1 and y_true.shape[-1] == 1:
-            y_true = ops.squeeze(y_true, -1)
-        return y_true, y_pred
-
-
-@keras.saving.register_keras_serializable(package="kbook")
-class HardTruncationLoss(_PerSampleLoss):
-    """Keras ``Loss`` around :func:`hard_truncation_loss`.
+@_register
+class HardTruncationLoss(_FixedLoss):
+    """:class:`LossFunction` of :func:`hard_truncation_loss`.
 
     Example:
         >>> import numpy as np
@@ -465,22 +531,16 @@ class HardTruncationLoss(_PerSampleLoss):
     See the chapter: notebooks/sentiment-loss.ipynb
     """
 
-    def __init__(self, margin=0.6, from_logits=False, name="hard_truncation", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.margin = _check_margin(margin)
-        self.from_logits = bool(from_logits)
+    FUNCTION = staticmethod(hard_truncation_loss)
 
-    def call(self, y_true, y_pred):
-        y_true, y_pred = self._align(y_true, y_pred)
-        return hard_truncation_loss(y_true, y_pred, margin=self.margin, from_logits=self.from_logits)
-
-    def get_config(self):
-        return {**super().get_config(), "margin": self.margin, "from_logits": self.from_logits}
+    def __init__(self, margin=0.6, from_logits=False, reduction="sum_over_batch_size", name="hard_truncation",
+                 dtype=None, fn=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype, fn=fn, margin=margin, from_logits=from_logits)
 
 
-@keras.saving.register_keras_serializable(package="kbook")
-class SoftTruncationLoss(_PerSampleLoss):
-    """Keras ``Loss`` around :func:`soft_truncation_loss` (expects logits).
+@_register
+class SoftTruncationLoss(_FixedLoss):
+    """:class:`LossFunction` of :func:`soft_truncation_loss` (expects logits).
 
     Example:
         >>> import numpy as np
@@ -490,21 +550,16 @@ class SoftTruncationLoss(_PerSampleLoss):
     See the chapter: notebooks/focal-loss.ipynb
     """
 
-    def __init__(self, k=5.0, name="soft_truncation", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.k = _check_number("k", k, low=0.0, low_open=True)
+    FUNCTION = staticmethod(soft_truncation_loss)
 
-    def call(self, y_true, y_pred):
-        y_true, y_pred = self._align(y_true, y_pred)
-        return soft_truncation_loss(y_true, y_pred, k=self.k)
-
-    def get_config(self):
-        return {**super().get_config(), "k": self.k}
+    def __init__(self, k=5.0, margin=0.5, reduction="sum_over_batch_size", name="soft_truncation", dtype=None,
+                 fn=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype, fn=fn, k=k, margin=margin)
 
 
-@keras.saving.register_keras_serializable(package="kbook")
-class BinaryFocalLoss(_PerSampleLoss):
-    """Keras ``Loss`` around :func:`binary_focal_loss`.
+@_register
+class BinaryFocalLoss(_FixedLoss):
+    """:class:`LossFunction` of :func:`binary_focal_loss`.
 
     Example:
         >>> import numpy as np
@@ -515,30 +570,17 @@ class BinaryFocalLoss(_PerSampleLoss):
     See the chapter: notebooks/focal-loss.ipynb
     """
 
-    def __init__(self, gamma=2.0, alpha=None, from_logits=False, name="binary_focal", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.gamma = _check_gamma(gamma)
-        self.alpha = _check_alpha(alpha)
-        self.from_logits = bool(from_logits)
+    FUNCTION = staticmethod(binary_focal_loss)
 
-    def call(self, y_true, y_pred):
-        y_true, y_pred = self._align(y_true, y_pred)
-        return binary_focal_loss(
-            y_true, y_pred, gamma=self.gamma, alpha=self.alpha, from_logits=self.from_logits
-        )
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "gamma": self.gamma,
-            "alpha": self.alpha,
-            "from_logits": self.from_logits,
-        }
+    def __init__(self, gamma=2.0, alpha=None, from_logits=False, reduction="sum_over_batch_size",
+                 name="binary_focal", dtype=None, fn=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype, fn=fn, gamma=gamma, alpha=alpha,
+                         from_logits=from_logits)
 
 
-@keras.saving.register_keras_serializable(package="kbook")
-class CategoricalFocalLoss(_PerSampleLoss):
-    """Keras ``Loss`` around :func:`categorical_focal_loss` (one-hot labels).
+@_register
+class CategoricalFocalLoss(_FixedLoss):
+    """:class:`LossFunction` of :func:`categorical_focal_loss` (one-hot labels).
 
     Example:
         >>> import numpy as np
@@ -549,23 +591,9 @@ class CategoricalFocalLoss(_PerSampleLoss):
     See the chapter: notebooks/focal-loss.ipynb
     """
 
-    def __init__(self, gamma=2.0, alpha=None, from_logits=False, name="categorical_focal", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.gamma = _check_gamma(gamma)
-        if alpha is not None and not isinstance(alpha, numbers.Real):
-            alpha = [float(a) for a in alpha]
-        self.alpha = alpha
-        self.from_logits = bool(from_logits)
+    FUNCTION = staticmethod(categorical_focal_loss)
 
-    def call(self, y_true, y_pred):
-        return categorical_focal_loss(
-            y_true, y_pred, gamma=self.gamma, alpha=self.alpha, from_logits=self.from_logits
-        )
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "gamma": self.gamma,
-            "alpha": self.alpha,
-            "from_logits": self.from_logits,
-        }
+    def __init__(self, gamma=2.0, alpha=None, from_logits=False, reduction="sum_over_batch_size",
+                 name="categorical_focal", dtype=None, fn=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype, fn=fn, gamma=gamma, alpha=alpha,
+                         from_logits=from_logits)
