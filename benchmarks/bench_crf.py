@@ -5,7 +5,7 @@ separate virtual environment (the project's .venv stays free of torch):
 
     python3 -m venv /tmp/crfbench
     /tmp/crfbench/bin/pip install -r benchmarks/requirements.txt -e .
-    /tmp/crfbench/bin/python benchmarks/bench_crf.py          # writes benchmarks/bench_crf.json
+    /tmp/crfbench/bin/python benchmarks/bench_crf.py          # writes src/kbook/results/bench_crf.json
 
 What is measured (median of repeated runs, milliseconds, TensorFlow backend, CPU):
 
@@ -52,7 +52,8 @@ except ImportError as error:  # pragma: no cover - depends on the benchmark venv
     sys.exit(f"{error}: install the benchmark requirements (see this file's docstring)")
 
 warnings.filterwarnings("ignore", message="where received a uint8")  # inside pytorch-crf
-OUT = Path(__file__).with_suffix(".json")
+# Package data, read by the chapter with kbook.data.benchmark_results("bench_crf") (also on Colab).
+OUT = Path(__file__).resolve().parents[1] / "src" / "kbook" / "results" / "bench_crf.json"
 REPEATS = int(os.environ.get("BENCH_REPEATS", "7"))
 
 

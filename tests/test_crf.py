@@ -24,6 +24,7 @@ from kbook.crf import (
     crf_marginals,
     crf_path_score,
     bmes_tags,
+    bmes_violations,
     mask_from_output,
     segmentation_prf,
     viterbi_decode,
@@ -354,10 +355,10 @@ def test_bad_inputs_raise_clear_errors():
 # --------------------------------------------------------------------------- the Keras layer
 
 
-def _tagger(num_tags, vocab, use_boundary=False):
+def _tagger(num_tags, vocab, use_boundary=False, **crf_kwargs):
     inputs = keras.Input((None,), dtype="int32")
     h = keras.layers.Embedding(vocab, 16, mask_zero=True)(inputs)
-    crf = CRF(num_tags, use_boundary=use_boundary, name="crf")
+    crf = CRF(num_tags, use_boundary=use_boundary, name="crf", **crf_kwargs)
     return keras.Model(inputs, crf(keras.layers.Dense(num_tags)(h))), crf
 
 
@@ -474,9 +475,178 @@ def test_save_and_load_round_trip(tmp_path):
     assert isinstance(keras.metrics.deserialize(keras.metrics.serialize(crf.get_accuracy())), CRFAccuracy)
 
 
+# --------------------------------------------------------------------------- the loss: reductions
+
+
+def _potential_model(steps, num_tags, **crf_kwargs):
+    """A model whose input *is* the potentials, so the CRF's own scores are its only weights."""
+    inputs = keras.Input((steps, num_tags))
+    crf = CRF(num_tags, name="crf", **crf_kwargs)
+    return keras.Model(inputs, crf(inputs)), crf
+
+
+def _brute_nll(pot, tags, trans, start=None, end=None):
+    """Per-sequence negative log-likelihood (full-length rows) by enumeration, float64."""
+    out = []
+    for b in range(len(pot)):
+        paths, scores = brute_paths(pot[b].astype(np.float64), trans.astype(np.float64), pot.shape[1], start, end)
+        out.append(logsumexp(scores) - scores[paths.index(tuple(tags[b]))])
+    return np.array(out)
+
+
+# Keras 3's documented reductions, written out in NumPy: l = per-sequence losses, w = weights.
+REDUCTIONS = {
+    "sum": lambda l, w: np.sum(w * l),
+    "sum_over_batch_size": lambda l, w: np.sum(w * l) / len(l),
+    "mean": lambda l, w: np.sum(w * l) / len(l),
+    "mean_with_sample_weight": lambda l, w: np.sum(w * l) / np.sum(w),
+    "none": lambda l, w: w * l,
+    None: lambda l, w: w * l,
+}
+
+
+@pytest.mark.parametrize("reduction", list(REDUCTIONS))
+@pytest.mark.parametrize("weighted", [False, True])
+def test_loss_reductions_and_sample_weights_match_numpy(reduction, weighted):
+    rng = np.random.default_rng(11)
+    steps, num_tags, batch = 3, 3, 4
+    model, crf = _potential_model(steps, num_tags)
+    crf._transitions.assign(rng.normal(size=(num_tags, num_tags)).astype("float32"))
+    pot = rng.normal(size=(batch, steps, num_tags)).astype("float32")
+    tags = rng.integers(0, num_tags, size=(batch, steps))
+    weights = np.array([0.5, 2.0, 0.0, 1.5], "float32") if weighted else None
+    per_sequence = _brute_nll(pot, tags, _np(crf.transitions))
+    want = REDUCTIONS[reduction](per_sequence, np.ones(batch) if weights is None else weights)
+    loss = CRFLoss(layer=crf, reduction=reduction)
+    got = _np(loss(tags, model(pot), sample_weight=weights))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    if reduction in ("sum", "sum_over_batch_size", "mean_with_sample_weight"):
+        # Through compile/evaluate too (one batch, so the reported loss is that batch's).
+        model.compile("sgd", loss=CRFLoss(layer=crf, reduction=reduction))
+        got = model.evaluate(pot, tags, sample_weight=weights, batch_size=batch, verbose=0)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_loss_rejects_per_step_weights_and_unknown_reductions():
+    model, crf = _potential_model(3, 2)
+    pot = np.zeros((2, 3, 2), "float32")
+    tags = np.zeros((2, 3), "int32")
+    with pytest.raises(ValueError, match="one weight per sequence"):
+        crf.get_loss()(tags, model(pot), sample_weight=np.ones((2, 3), "float32"))
+    np.testing.assert_allclose(  # (batch, 1) is one weight per sequence too
+        _np(crf.get_loss()(tags, model(pot), sample_weight=np.ones((2, 1), "float32"))),
+        _np(crf.get_loss()(tags, model(pot))), rtol=1e-6,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="reduction"):
+        CRFLoss(layer=crf, reduction="average")
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean_with_sample_weight", "none"])
+def test_loss_reduction_survives_serialization(reduction):
+    loss = CRFLoss(reduction=reduction, name="nll")
+    again = keras.losses.deserialize(keras.losses.serialize(loss))
+    assert isinstance(again, CRFLoss) and again.reduction == loss.reduction and again.name == "nll"
+
+
+# --------------------------------------------------------------------------- transition learning rate
+
+
+def _brute_grad_transitions(pot, tags, trans):
+    """d(mean NLL)/dA by enumeration: E_p[count of i->j] - gold count of i->j, averaged."""
+    num_tags = trans.shape[0]
+    grad = np.zeros((num_tags, num_tags))
+    for b in range(len(pot)):
+        paths, scores = brute_paths(pot[b].astype(np.float64), trans.astype(np.float64), pot.shape[1])
+        prob = np.exp(scores - logsumexp(scores))
+        for p, path in zip(prob, paths):
+            for i, j in zip(path, path[1:]):
+                grad[i, j] += p
+        for i, j in zip(tags[b], tags[b][1:]):
+            grad[i, j] -= 1
+    return grad / len(pot)
+
+
+def _one_step(optimizer, multiplier, pot, tags):
+    model, crf = _potential_model(pot.shape[1], pot.shape[2], transition_lr_multiplier=multiplier)
+    model.compile(optimizer, loss=crf.get_loss())
+    before = _np(crf.transitions).copy()
+    model.fit(pot, tags, batch_size=len(pot), epochs=1, shuffle=False, verbose=0)
+    return _np(crf.transitions) - before
+
+
+@pytest.mark.parametrize("multiplier", [1.0, 4.0])
+def test_transition_lr_multiplier_scales_sgd_by_m_squared_and_adam_by_m(multiplier):
+    rng = np.random.default_rng(12)
+    pot = rng.normal(size=(3, 4, 3)).astype("float32")
+    tags = rng.integers(0, 3, size=(3, 4))
+    grad = _brute_grad_transitions(pot, tags, np.zeros((3, 3)))  # transitions start at zero
+    lr = 0.01
+    np.testing.assert_allclose(
+        _one_step(keras.optimizers.SGD(lr), multiplier, pot, tags), -lr * multiplier**2 * grad, rtol=1e-4, atol=1e-7
+    )
+    # Adam's first step is lr * g / (|g| + eps) on the stored variable, so A moves by m * lr * sign(g).
+    step = _one_step(keras.optimizers.Adam(lr), multiplier, pot, tags)
+    clear = np.abs(grad) > 1e-3
+    np.testing.assert_allclose(step[clear], -lr * multiplier * np.sign(grad[clear]), rtol=1e-3)
+
+
+def test_transition_lr_multiplier_keeps_the_model_initializer_and_regularizer():
+    m = 8.0
+    crf = CRF(3, use_boundary=True, transition_lr_multiplier=m,
+              transitions_initializer=keras.initializers.Constant(0.5),
+              transitions_regularizer=keras.regularizers.L2(0.1))  # fmt: skip
+    crf.build((None, 4, 3))
+    np.testing.assert_allclose(_np(crf.transitions), np.full((3, 3), 0.5), rtol=1e-6)
+    np.testing.assert_allclose(_np(crf._transitions), np.full((3, 3), 0.5 / m), rtol=1e-6)
+    np.testing.assert_allclose(_np(sum(crf.losses)), 0.1 * 9 * 0.25, rtol=1e-5)
+    crf._start_transitions.assign(np.array([1.0, 2.0, 3.0], "float32"))
+    np.testing.assert_allclose(_np(crf.start_transitions), m * np.array([1.0, 2.0, 3.0]), rtol=1e-6)
+    # The same scores give the same likelihood as with no multiplier.
+    pot = np.random.default_rng(13).normal(size=(2, 4, 3)).astype("float32")
+    tags = np.array([[0, 1, 2, 0], [2, 2, 1, 0]])
+    plain = CRF(3, use_boundary=True)
+    plain.build((None, 4, 3))
+    plain._transitions.assign(_np(crf.transitions))
+    plain._start_transitions.assign(_np(crf.start_transitions))
+    plain._end_transitions.assign(_np(crf.end_transitions))
+    np.testing.assert_allclose(_np(crf.log_likelihood(pot, tags)), _np(plain.log_likelihood(pot, tags)), rtol=1e-5)
+
+
+def test_transition_lr_multiplier_round_trips_through_save(tmp_path):
+    keras.utils.set_random_seed(14)
+    model, crf = _tagger(3, 10, use_boundary=True, transition_lr_multiplier=5.0)
+    model.compile(keras.optimizers.Adam(0.01), loss=crf.get_loss())
+    x = np.array([[1, 2, 3, 0], [4, 5, 6, 7]])
+    y = np.array([[0, 1, 2, 0], [2, 2, 1, 0]])
+    model.fit(x, y, epochs=2, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    again = loaded.get_layer("crf")
+    assert again.transition_lr_multiplier == 5.0
+    np.testing.assert_allclose(_np(again.transitions), _np(crf.transitions), rtol=1e-6)
+    np.testing.assert_allclose(_np(again.end_transitions), _np(crf.end_transitions), rtol=1e-6)
+    np.testing.assert_array_equal(_np(again.decode(loaded.predict(x, verbose=0))), _np(crf.decode(model.predict(x, verbose=0))))
+
+
+def test_transition_lr_multiplier_rejects_bad_values():
+    for bad in (0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="transition_lr_multiplier must be finite and > 0"):
+            CRF(3, transition_lr_multiplier=bad)
+    for bad in ("10", True, None):
+        with pytest.raises(TypeError, match="transition_lr_multiplier must be a number"):
+            CRF(3, transition_lr_multiplier=bad)
+
+
 # --------------------------------------------------------------------------- segmentation helpers
 
 sentences = st.lists(st.text(alphabet="迈向充满希望的新世纪", min_size=1, max_size=4), min_size=1, max_size=8)
+
+
+def test_one_bmes_decoder():
+    import kbook.data
+
+    assert words_from_tags is kbook.data.words_from_tags
+    assert BMES == kbook.data.BMES == "BMES"
 
 
 @given(sentences)
@@ -485,47 +655,137 @@ def test_tags_round_trip_to_the_same_words(words):
     assert len(tags) == len("".join(words))
     assert words_from_tags("".join(words), tags) == words
     assert words_from_tags("".join(words), [BMES.index(t) for t in tags]) == words
+    assert words_from_tags("".join(words), np.array([BMES.index(t) for t in tags])) == words
 
 
-def _boundaries(words):
-    cuts, position = set(), 0
-    for word in words:
-        cuts.add((position, position + len(word)))
-        position += len(word)
-    return cuts
+@given(st.text(alphabet="BMES", min_size=0, max_size=12))
+def test_decoder_cuts_where_the_rule_says_for_any_tags(tags):
+    # Independent statement of the rule: a cut sits before character i (0 < i < n) exactly when
+    # tag i is B or S, or tag i-1 is E or S. Valid or not, every tag string is cut by it.
+    text = "".join(chr(0x4E00 + i) for i in range(len(tags)))
+    cuts = [0] + [i for i in range(1, len(tags)) if tags[i] in "BS" or tags[i - 1] in "ES"] + [len(tags)]
+    want = [text[a:b] for a, b in zip(cuts, cuts[1:])] if tags else []
+    assert words_from_tags(text, tags) == want
+
+
+def test_decoder_hand_cases():
+    assert words_from_tags("abcd", "BBBB") == ["a", "b", "c", "d"]
+    assert words_from_tags("abcd", "MMMM") == ["abcd"]
+    assert words_from_tags("abcd", "EBSM") == ["a", "b", "c", "d"]
+    assert words_from_tags("abcde", "MEMBE") == ["ab", "c", "de"]
+    assert words_from_tags("", "") == []
+
+
+def test_violations_are_zero_exactly_for_taggings_of_segmentations():
+    # Enumerate every segmentation of n characters (2**(n-1) of them) and every tag string.
+    for n in range(1, 7):
+        valid = set()
+        for cuts in itertools.product([False, True], repeat=n - 1):
+            lengths, size = [], 1
+            for cut in cuts:
+                if cut:
+                    lengths.append(size)
+                    size = 1
+                else:
+                    size += 1
+            lengths.append(size)
+            valid.add(bmes_tags(["x" * k for k in lengths]))
+        assert len(valid) == 2 ** (n - 1)
+        for tags in itertools.product(BMES, repeat=n):
+            tags = "".join(tags)
+            assert (bmes_violations(tags) == (0, 0)) == (tags in valid), tags
+
+
+def test_violations_hand_cases():
+    assert bmes_violations("") == (0, 0)
+    assert bmes_violations("S") == (0, 0)
+    assert bmes_violations("B") == (0, 1)
+    assert bmes_violations("M") == (0, 2)
+    assert bmes_violations("EB") == (0, 2)  # E first, B last; E then B is allowed
+    assert bmes_violations("BBSM") == (3, 1)  # B B, B S, S M; ends with M
+    assert bmes_violations([3, 1, 2]) == (1, 0)  # S M is the only bad pair
+
+
+def _words_by_enumeration(words):
+    """Every span (i, j) that is a word: cuts at i and j and none strictly between."""
+    n = sum(len(w) for w in words)
+    cut = np.zeros(n + 1, bool)
+    cut[np.cumsum([0] + [len(w) for w in words])] = True
+    return {(i, j) for i in range(n) for j in range(i + 1, n + 1) if cut[i] and cut[j] and not cut[i + 1 : j].any()}
 
 
 @given(st.lists(st.tuples(sentences, st.integers(0, 2**31 - 1)), min_size=1, max_size=4))
-def test_prf_matches_counting_by_hand(pairs):
+def test_prf_matches_enumerated_spans(pairs):
     gold, predicted = [], []
     correct = n_gold = n_pred = 0
     for words, seed in pairs:
         text = "".join(words)
         rng = np.random.default_rng(seed)
-        cuts = sorted({0, len(text)} | set(rng.integers(1, max(len(text), 2), size=3).tolist()) - {len(text) + 1})
-        cuts = [c for c in cuts if c <= len(text)]
-        guess = [text[a:b] for a, b in zip(cuts, cuts[1:]) if b > a]
+        guess_cuts = rng.random(len(text) - 1) < 0.5
+        guess = words_from_tags(text, "".join("B" if i == 0 or guess_cuts[i - 1] else "M" for i in range(len(text))))
         gold.append(words)
         predicted.append(guess)
-        correct += len(_boundaries(words) & _boundaries(guess))
-        n_gold += len(words)
-        n_pred += len(guess)
+        g, q = _words_by_enumeration(words), _words_by_enumeration(guess)
+        correct += len(g & q)
+        n_gold += len(g)
+        n_pred += len(q)
     p, r, f = segmentation_prf(gold, predicted)
     assert p == pytest.approx(correct / n_pred) and r == pytest.approx(correct / n_gold)
-    assert f == pytest.approx(2 * p * r / (p + r) if p + r else 0.0)
+    assert f == pytest.approx(2 * correct / (n_gold + n_pred))  # F1 from the counts, not from p and r
     assert segmentation_prf(gold, gold) == (1.0, 1.0, 1.0)
+
+
+def test_prf_hand_cases():
+    # gold 迈向 / 新世纪, predicted 迈向 / 新 / 世纪: 1 of 3 predicted words right, 1 of 2 gold found.
+    assert segmentation_prf([["迈向", "新世纪"]], [["迈向", "新", "世纪"]]) == pytest.approx((1 / 3, 1 / 2, 0.4))
+    # Pooled over sentences: (1 + 0) correct of (3 + 1) predicted and (2 + 2) gold.
+    p, r, f = segmentation_prf([["迈向", "新世纪"], ["充", "满"]], [["迈向", "新", "世纪"], ["充满"]])
+    assert (p, r, f) == pytest.approx((1 / 4, 1 / 4, 1 / 4))
+    assert segmentation_prf([], []) == (0.0, 0.0, 0.0)
 
 
 def test_segmentation_helpers_reject_bad_input():
     with pytest.raises(TypeError, match="not one string"):
         bmes_tags("迈向")
+    with pytest.raises(TypeError, match="words must hold strings"):
+        bmes_tags(["迈向", 3])
+    with pytest.raises(TypeError, match="words must be a list or tuple"):
+        bmes_tags(5)
     with pytest.raises(ValueError, match="non-empty strings"):
         bmes_tags(["迈向", ""])
     with pytest.raises(ValueError, match="one entry per character"):
         words_from_tags("迈向", "B")
+    with pytest.raises(ValueError, match="one entry per character"):
+        words_from_tags("迈向", "BES")  # extra tags are an error, not ignored
     with pytest.raises(ValueError, match="letters of"):
         words_from_tags("迈向", "BX")
+    with pytest.raises(ValueError, match="indices 0-3"):
+        words_from_tags("迈向", [0, 4])
+    with pytest.raises(ValueError, match="indices 0-3"):
+        words_from_tags("迈向", [-1, 2])  # -1 is not S
+    with pytest.raises(ValueError, match="indices 0-3"):
+        words_from_tags("迈向", np.array([0, 7]))
+    with pytest.raises(ValueError, match="one-dimensional"):
+        words_from_tags("迈向", np.zeros((1, 2), "int32"))
+    with pytest.raises(TypeError, match="chars must be a str"):
+        words_from_tags(["迈", "向"], "BE")
+    with pytest.raises(TypeError, match="integers or letters"):
+        words_from_tags("迈向", [0, 2.0])
+    with pytest.raises(TypeError, match="integers or letters"):
+        words_from_tags("迈向", [True, False])
+    with pytest.raises(TypeError, match="integers or letters"):
+        words_from_tags("迈向", np.array([0.0, 2.0]))
+    with pytest.raises(TypeError, match="tags must be a str, list"):
+        words_from_tags("迈向", 3)
+    with pytest.raises(ValueError, match="indices 0-3"):
+        bmes_violations([0, 9])
     with pytest.raises(ValueError, match="as many sentences"):
         segmentation_prf([["迈向"]], [])
     with pytest.raises(ValueError, match="differs"):
         segmentation_prf([["迈向"]], [["迈", "进"]])
+    with pytest.raises(TypeError, match="gold must be a list of sentences"):
+        segmentation_prf("迈向", [["迈向"]])
+    with pytest.raises(TypeError, match="predicted must hold sentences as lists of words"):
+        segmentation_prf([["迈向"]], ["迈向"])
+    with pytest.raises(TypeError, match="lists of strings"):
+        segmentation_prf([["迈向"]], [[1]])

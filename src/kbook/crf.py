@@ -20,6 +20,10 @@ A row with no valid step has exactly one (empty) path, of score 0: its log Z and
 
 Value checks (tags in range, prefix masks) run when the inputs are concrete arrays (eager
 TensorFlow, NumPy, JAX outside ``jit``); inside compiled functions only shapes are checked.
+
+Imports: Keras (hence its backend) and NumPy at module import; nothing else. The BMES decoder
+:func:`words_from_tags` lives in the spine (:mod:`kbook.data`, which needs it to read the corpus)
+and is re-exported here.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 from keras import ops
+
+from kbook.data import BMES, _tag_letters, words_from_tags
 
 __all__ = [
     "crf_path_score",
@@ -42,6 +48,7 @@ __all__ = [
     "BMES",
     "bmes_tags",
     "words_from_tags",
+    "bmes_violations",
     "segmentation_prf",
 ]
 
@@ -466,7 +473,8 @@ class CRF(keras.layers.Layer):
     Put it after a layer that produces per-step tag scores ``(batch, T, num_tags)``. Its output is
     those scores, unchanged at valid steps and set to :data:`PAD_SCORE` at padded ones, so that the
     mask reaches the loss, the metric and :meth:`decode` on every backend (Keras's own mask does
-    not survive into JAX training metrics). The mask comes from upstream masking
+    not survive into JAX training metrics). The output carries no Keras mask of its own, so that
+    Keras's loss reduction sees one loss per sequence. The mask comes from upstream masking
     (``Embedding(mask_zero=True)``) or from an explicit ``mask=`` argument, and must be a prefix
     of each row (right padding). Train with ``layer.get_loss()`` (a :class:`CRFLoss` bound to this
     layer), monitor ``layer.get_accuracy()`` (a :class:`CRFAccuracy`), infer with :meth:`decode`.
@@ -481,6 +489,13 @@ class CRF(keras.layers.Layer):
         transitions_initializer: initializer of the transition matrix (default zeros: no
             preference before training).
         transitions_regularizer: optional regularizer of the transition matrix.
+        transition_lr_multiplier: m > 0, a learning-rate multiplier for the layer's own scores
+            (transitions, and start/end scores if any), by reparametrisation: the layer stores
+            ``A / m`` and uses ``m * stored``. The model is unchanged, but the gradient with
+            respect to the stored variable is m times larger and a step on it moves ``A`` m times
+            as far: plain SGD's step on ``A`` is scaled by ``m**2``, Adam's (which normalises the
+            gradient's scale away) by ``m``. The initializer and regularizer apply to ``A`` itself;
+            ``layer.transitions`` is always ``A``.
 
     Example:
         >>> import numpy as np, keras
@@ -501,6 +516,7 @@ class CRF(keras.layers.Layer):
         use_boundary=False,
         transitions_initializer="zeros",
         transitions_regularizer=None,
+        transition_lr_multiplier=1.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -510,8 +526,14 @@ class CRF(keras.layers.Layer):
             raise ValueError(f"num_tags must be at least 1, got {num_tags}")
         if not isinstance(use_boundary, bool):
             raise TypeError(f"use_boundary must be a bool, got {type(use_boundary).__name__}")
+        multiplier = transition_lr_multiplier
+        if isinstance(multiplier, bool) or not isinstance(multiplier, (int, float, np.integer, np.floating)):
+            raise TypeError(f"transition_lr_multiplier must be a number, got {type(multiplier).__name__}")
+        if not (np.isfinite(multiplier) and multiplier > 0):
+            raise ValueError(f"transition_lr_multiplier must be finite and > 0, got {multiplier}")
         self.num_tags = int(num_tags)
         self.use_boundary = use_boundary
+        self.transition_lr_multiplier = float(multiplier)
         self.transitions_initializer = keras.initializers.get(transitions_initializer)
         self.transitions_regularizer = keras.regularizers.get(transitions_regularizer)
         self.supports_masking = True
@@ -522,19 +544,42 @@ class CRF(keras.layers.Layer):
                 f"CRF({self.num_tags}) expects potentials of shape (batch, T, {self.num_tags}), "
                 f"got {tuple(input_shape)}"
             )
-        self.transitions = self.add_weight(
+        m = self.transition_lr_multiplier
+        initializer, regularizer = self.transitions_initializer, self.transitions_regularizer
+        # The variables hold A / m (and start / m, end / m); the properties below return m * them.
+        self._transitions = self.add_weight(
             shape=(self.num_tags, self.num_tags),
-            initializer=self.transitions_initializer,
-            regularizer=self.transitions_regularizer,
+            initializer=lambda shape, dtype=None: initializer(shape, dtype=dtype) / m,
+            regularizer=None if regularizer is None else (lambda stored: regularizer(stored * m)),
             name="transitions",
         )
         if self.use_boundary:
-            self.start_transitions = self.add_weight(
+            self._start_transitions = self.add_weight(
                 shape=(self.num_tags,), initializer="zeros", name="start_transitions"
             )
-            self.end_transitions = self.add_weight(
+            self._end_transitions = self.add_weight(
                 shape=(self.num_tags,), initializer="zeros", name="end_transitions"
             )
+
+    def _scaled(self, variable):
+        if self.transition_lr_multiplier == 1.0:
+            return variable
+        return variable * ops.cast(self.transition_lr_multiplier, variable.dtype)
+
+    @property
+    def transitions(self):
+        """The transition scores A (K, K) the model uses (the stored variable times m)."""
+        return self._scaled(self._transitions)
+
+    @property
+    def start_transitions(self):
+        """The start scores (K,) (``use_boundary=True`` only)."""
+        return self._scaled(self._start_transitions)
+
+    @property
+    def end_transitions(self):
+        """The end scores (K,) (``use_boundary=True`` only)."""
+        return self._scaled(self._end_transitions)
 
     def call(self, inputs, mask=None):
         if mask is None:
@@ -543,7 +588,9 @@ class CRF(keras.layers.Layer):
         return ops.where(mask[:, :, None], inputs, ops.cast(PAD_SCORE, inputs.dtype))
 
     def compute_mask(self, inputs, mask=None):
-        return mask
+        # The mask travels inside the output (PAD_SCORE at padded steps). A Keras mask on the
+        # output would make Loss.__call__ weight the per-sequence losses by a per-step mask.
+        return None
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -592,6 +639,7 @@ class CRF(keras.layers.Layer):
         config.update(
             num_tags=self.num_tags,
             use_boundary=self.use_boundary,
+            transition_lr_multiplier=self.transition_lr_multiplier,
             transitions_initializer=keras.initializers.serialize(self.transitions_initializer),
             transitions_regularizer=keras.regularizers.serialize(self.transitions_regularizer),
         )
@@ -617,11 +665,14 @@ def _int_tags(y_true):
 
 @keras.saving.register_keras_serializable(package="kbook")
 class CRFLoss(keras.losses.Loss):
-    """Negative log-likelihood of the gold tags, averaged over the sequences of a batch.
+    """Negative log-likelihood of the gold tags, one value per sequence, reduced by Keras.
 
     ``y_true``: int tags (batch, T) (or (batch, T, 1)); ``y_pred``: the output of the bound
-    :class:`CRF` layer, whose padded steps mark the mask. ``sample_weight`` (batch,) weights
-    sequences. Get one from ``crf_layer.get_loss()``.
+    :class:`CRF` layer, whose padded steps mark the mask. :meth:`call` returns the per-sequence
+    losses (batch,); ``keras.losses.Loss.__call__`` weights them by ``sample_weight`` (one weight
+    per sequence, shape (batch,)) and applies ``reduction`` (``"sum_over_batch_size"`` (default),
+    ``"mean"``, ``"mean_with_sample_weight"``, ``"sum"``, ``"none"``/None) exactly as for Keras's own
+    losses. Get one from ``crf_layer.get_loss()``.
 
     Example:
         >>> CRFLoss().name
@@ -635,16 +686,14 @@ class CRFLoss(keras.losses.Loss):
         self._layer = layer
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        layer = _bound_layer(self, "CRFLoss")
-        losses = -layer.log_likelihood(y_pred, _int_tags(y_true))
-        losses = ops.cast(losses, self.dtype)
         if sample_weight is not None:
-            losses = losses * ops.reshape(ops.cast(sample_weight, self.dtype), (-1,))
-        if self.reduction in ("sum_over_batch_size", "mean"):
-            return ops.mean(losses)
-        if self.reduction == "sum":
-            return ops.sum(losses)
-        return losses
+            shape = tuple(ops.shape(sample_weight))
+            if not (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
+                raise ValueError(
+                    "sample_weight of a CRFLoss must hold one weight per sequence, shape (batch,), "
+                    f"got shape {shape} (per-step weights are not supported: mask the steps instead)"
+                )
+        return super().__call__(y_true, y_pred, sample_weight=sample_weight)
 
     def call(self, y_true, y_pred):
         return -_bound_layer(self, "CRFLoss").log_likelihood(y_pred, _int_tags(y_true))
@@ -672,7 +721,7 @@ class CRFAccuracy(keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         layer = _bound_layer(self, "CRFAccuracy")
         try:
-            ops.convert_to_tensor(layer.transitions.value)
+            ops.convert_to_tensor(layer._transitions.value)
         except (TypeError, AttributeError) as error:
             raise RuntimeError(
                 "CRFAccuracy cannot read the CRF transitions here: inside JAX's fit/evaluate a "
@@ -701,10 +750,6 @@ class CRFAccuracy(keras.metrics.Metric):
 
 # --------------------------------------------------------------------------- word segmentation
 
-BMES = "BMES"
-"""The four segmentation tags: Begin, Middle, End of a multi-character word, Single character."""
-
-
 def bmes_tags(words):
     """Character tags of a segmented sentence: one of B, M, E, S per character, as a string.
 
@@ -717,42 +762,44 @@ def bmes_tags(words):
     """
     if isinstance(words, str):
         raise TypeError("words must be a sequence of words, not one string")
+    if not isinstance(words, (list, tuple)):
+        raise TypeError(f"words must be a list or tuple of strings, got {type(words).__name__}")
     tags = []
     for word in words:
-        if not isinstance(word, str) or not word:
-            raise ValueError(f"words must be non-empty strings, got {word!r}")
+        if not isinstance(word, str):
+            raise TypeError(f"words must hold strings, got {type(word).__name__}")
+        if not word:
+            raise ValueError("words must be non-empty strings, got ''")
         tags.append("S" if len(word) == 1 else "B" + "M" * (len(word) - 2) + "E")
     return "".join(tags)
 
 
-def words_from_tags(chars, tags):
-    """Cut a string into words by its tags (B/M/E/S letters or indices into ``BMES``).
+_ALLOWED_NEXT = {"B": "ME", "M": "ME", "E": "BS", "S": "BS"}
 
-    Any tag sequence is accepted, valid or not: a word ends after E or S and before B or S.
+
+def bmes_violations(tags):
+    """Count how a B/M/E/S tag sequence breaks the grammar of segmentations.
+
+    Returns ``(interior, boundary)``: ``interior`` is the number of adjacent pairs that no
+    segmentation produces (B or M followed by B or S; E or S followed by M or E); ``boundary`` is
+    0, 1 or 2: one for a sequence that starts with M or E, one for one that ends with B or M. A
+    sequence is the tagging of some segmentation exactly when both are 0. A CRF without start and
+    end scores can only learn to avoid the first kind.
+
+    Args:
+        tags: a string of ``B M E S`` or a sequence of letters or indices 0-3 (as in
+            :func:`words_from_tags`).
 
     Example:
-        >>> words_from_tags("迈向新世纪", "BESBE")
-        ['迈向', '新', '世纪']
-        >>> words_from_tags("迈向新世纪", [0, 2, 3, 0, 2])
-        ['迈向', '新', '世纪']
+        >>> bmes_violations("BESBE"), bmes_violations("MBBE"), bmes_violations([0, 2, 3])
+        ((0, 0), (2, 1), (0, 0))
     """
-    tags = [BMES[int(t)] if not isinstance(t, str) else t for t in tags]
-    if len(tags) < len(chars):
-        raise ValueError(f"tags must have one entry per character: {len(chars)} chars, {len(tags)} tags")
-    if any(t not in BMES for t in tags):
-        raise ValueError(f"tags must be letters of {BMES!r} or indices 0-3")
-    words, current = [], ""
-    for i, char in enumerate(chars):
-        if current and tags[i] in "BS":
-            words.append(current)
-            current = ""
-        current += char
-        if tags[i] in "ES":
-            words.append(current)
-            current = ""
-    if current:
-        words.append(current)
-    return words
+    letters = _tag_letters(tags)
+    if not letters:
+        return 0, 0
+    interior = sum(b not in _ALLOWED_NEXT[a] for a, b in zip(letters, letters[1:]))
+    boundary = int(letters[0] in "ME") + int(letters[-1] in "BM")
+    return interior, boundary
 
 
 def _spans(words):
@@ -779,6 +826,14 @@ def segmentation_prf(gold, predicted):
         >>> segmentation_prf([["迈向", "新世纪"]], [["迈向", "新", "世纪"]])
         (0.3333333333333333, 0.5, 0.4)
     """
+    for name, value in (("gold", gold), ("predicted", predicted)):
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(f"{name} must be a list of sentences, got {type(value).__name__}")
+        for sentence in value:
+            if isinstance(sentence, str) or not isinstance(sentence, (list, tuple)):
+                raise TypeError(f"{name} must hold sentences as lists of words, got {type(sentence).__name__}")
+            if not all(isinstance(word, str) for word in sentence):
+                raise TypeError(f"{name} must hold sentences as lists of strings")
     if len(gold) != len(predicted):
         raise ValueError(f"gold and predicted must hold as many sentences: {len(gold)} vs {len(predicted)}")
     correct = n_gold = n_pred = 0
