@@ -234,17 +234,29 @@ def test_package_data_declares_the_results_folder():
 # ----------------------------------------------------------------- plot
 
 
+WQY_MICROHEI = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"  # Debian fonts-wqy-microhei
+
+
 def test_plot_setup_applies_the_style_and_finds_the_installed_cjk_font():
     import matplotlib
+    from pathlib import Path
 
     matplotlib.use("Agg")
+    if not Path(WQY_MICROHEI).is_file():
+        pytest.skip("the Debian package fonts-wqy-microhei is not installed (make system-deps installs it)")
     font = plot.setup()
     import matplotlib.pyplot as plt
 
     assert plt.rcParams["axes.spines.top"] is False
-    if font is not None:
-        assert font in plot.CJK_FONTS
-        assert plot.label("中文", "english") == "中文"
+    assert font == "WenQuanYi Micro Hei"  # the package is installed, so setup must find and use it
+    assert plot.label("中文", "english") == "中文"
+
+
+def test_plot_setup_and_label_reject_wrong_types():
+    with pytest.raises(TypeError, match="cjk"):
+        plot.setup(cjk="yes")
+    with pytest.raises(TypeError, match="english"):
+        plot.label("中文", None)
 
 
 def test_plot_label_falls_back_to_ascii_without_cjk_font():
@@ -254,18 +266,30 @@ def test_plot_label_falls_back_to_ascii_without_cjk_font():
         assert plot.label("中文", "english") == "english"
 
 
-def test_cjk_glyphs_render_without_missing_glyph_warnings(recwarn):
+def missing_glyph_warnings(title, rc):
+    import warnings
+
+    import matplotlib.pyplot as plt
+
+    with plt.rc_context(rc), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig, ax = plt.subplots()
+        ax.set_title(title)
+        fig.canvas.draw()
+        plt.close(fig)
+    return [w for w in caught if "missing from font" in str(w.message)]
+
+
+def test_cjk_glyphs_render_without_missing_glyph_warnings():
     import matplotlib
     import matplotlib.pyplot as plt
 
     matplotlib.use("Agg")
+    # the control: with only DejaVu Sans, Chinese glyphs are missing and matplotlib says so
+    assert missing_glyph_warnings("条件随机场", {"font.family": ["DejaVu Sans"]})
     if plot.setup() is None:
         pytest.skip("no CJK font installed on this machine")
-    fig, ax = plt.subplots()
-    ax.set_title("条件随机场")
-    fig.canvas.draw()
-    plt.close(fig)
-    assert not [w for w in recwarn if "missing from font" in str(w.message)]
+    assert not missing_glyph_warnings("条件随机场", {k: plt.rcParams[k] for k in ("font.family", "font.sans-serif")})
 
 
 # ----------------------------------------------------------------- book

@@ -1,6 +1,9 @@
 """The book's plotting style, and a CJK-capable font when one is installed.
 
 Helpers never plot; notebooks call :func:`setup` once and then use matplotlib as usual.
+
+Imports: only the standard library at module level; matplotlib (and cycler, which comes with it)
+inside the functions. No Keras, TensorFlow or JAX.
 """
 
 from __future__ import annotations
@@ -81,6 +84,8 @@ def setup(*, cjk: bool = True) -> str | None:
         >>> plt.rcParams["axes.spines.top"]
         False
     """
+    if not isinstance(cjk, bool):
+        raise TypeError(f"cjk must be a bool, got {type(cjk).__name__}")
     import matplotlib.pyplot as plt
     from cycler import cycler
 
@@ -110,6 +115,9 @@ def label(chinese: str, english: str) -> str:
         >>> label("训练集", "training set") in ("训练集", "training set")
         True
     """
+    for name, value in (("chinese", chinese), ("english", english)):
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a str, got {type(value).__name__}")
     import matplotlib.pyplot as plt
 
     families = list(plt.rcParams.get("font.family", [])) + list(plt.rcParams.get("font.sans-serif", []))
