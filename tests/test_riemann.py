@@ -542,3 +542,82 @@ def test_unhashable_metric_still_works():
     with pytest.raises(TypeError):
         hash(metric)
     np.testing.assert_allclose(christoffel(metric, [2.0, 0.1]), christoffel(polar, [2.0, 0.1]), atol=1e-15)
+
+
+# --------------------------------------------------------------------------- transformation law
+
+
+def cartesian_from_polar(p):
+    return tf.stack([p[0] * tf.cos(p[1]), p[0] * tf.sin(p[1])])
+
+
+def cartesian_from_spherical(p):
+    r, theta, phi = p[0], p[1], p[2]
+    return tf.stack([r * tf.sin(theta) * tf.cos(phi), r * tf.sin(theta) * tf.sin(phi), r * tf.cos(theta)])
+
+
+@SETTINGS
+@given(st.floats(0.2, 4.0), st.floats(-3.0, 3.0))
+def test_transformation_law_from_cartesian_zero_gives_polar_closed_form(r, theta):
+    got = riemann.transform_christoffel(cartesian_from_polar, [r, theta])
+    expected = np.zeros((2, 2, 2))
+    expected[0, 1, 1] = -r
+    expected[1, 0, 1] = expected[1, 1, 0] = 1 / r
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+
+
+def test_transformation_law_from_cartesian_zero_matches_levi_civita_in_spherical_coordinates():
+    rng = np.random.default_rng(3)
+    for point in rng.uniform([0.3, 0.3, -3.0], [3.0, 2.8, 3.0], size=(5, 3)):
+        np.testing.assert_allclose(
+            riemann.transform_christoffel(cartesian_from_spherical, point), christoffel(spherical3, point), atol=1e-11
+        )
+
+
+def sheared(p):
+    """New coordinates (u, v) on the unit sphere with θ = u, φ = u + v."""
+    return tf.stack([p[0], p[0] + p[1]])
+
+
+def sheared_sphere(p):
+    """The unit sphere's metric pulled back by ``sheared`` (J = [[1, 0], [1, 1]]), written out."""
+    s2 = tf.sin(p[0]) ** 2
+    return tf.stack([tf.stack([1.0 + s2, s2]), tf.stack([s2, s2])])
+
+
+def test_transformation_law_with_nonzero_gamma_matches_levi_civita_of_pulled_back_metric():
+    for point in ([0.7, 0.2], [1.9, -1.0], [0.4, 2.5]):
+        old = christoffel(unit_sphere, [point[0], point[0] + point[1]])
+        got = riemann.transform_christoffel(sheared, point, gamma=old)
+        np.testing.assert_allclose(got, christoffel(sheared_sphere, point), atol=1e-12)
+
+
+def test_transformation_law_is_not_tensorial():
+    """A tensor that vanishes in one chart vanishes in all; Γ does not."""
+    tensor_part = np.zeros((2, 2, 2))  # Γ = 0 in Cartesian coordinates
+    got = riemann.transform_christoffel(cartesian_from_polar, [1.5, 0.4], gamma=tensor_part)
+    assert np.abs(got).max() > 0.5
+
+
+def test_bad_transformation_arguments_raise():
+    with pytest.raises(TypeError, match="chart"):
+        riemann.transform_christoffel("polar", [1.0, 0.0])
+    with pytest.raises(ValueError, match="chart must return shape"):
+        riemann.transform_christoffel(lambda p: tf.stack([p[0], p[1], p[0]]), [1.0, 0.0])
+    with pytest.raises(TypeError, match="chart must return a TensorFlow tensor"):
+        riemann.transform_christoffel(lambda p: [1.0, 2.0], [1.0, 0.0])
+    with pytest.raises(ValueError, match="singular"):
+        riemann.transform_christoffel(cartesian_from_polar, [0.0, 0.3])
+    with pytest.raises(ValueError, match="gamma must have shape"):
+        riemann.transform_christoffel(cartesian_from_polar, [1.0, 0.3], gamma=np.zeros((2, 2)))
+    with pytest.raises(TypeError, match="gamma"):
+        riemann.transform_christoffel(cartesian_from_polar, [1.0, 0.3], gamma="zero")
+    with pytest.raises(ValueError, match="x must have shape"):
+        riemann.transform_christoffel(cartesian_from_polar, [[1.0, 0.3]])
+
+
+def test_non_numeric_vectors_raise_type_error():
+    with pytest.raises(TypeError, match="v0"):
+        parallel_transport(polar, lambda t: np.array([1.0, t]), "ab", [0.0, 1.0])
+    with pytest.raises(TypeError, match="v0"):
+        geodesic(polar, [1.0, 0.0], ["a", "b"], [0.0, 1.0])

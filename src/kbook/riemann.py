@@ -43,6 +43,7 @@ __all__ = [
     "geodesic",
     "riemann_tensor",
     "scalar_curvature",
+    "transform_christoffel",
 ]
 
 DTYPE = tf.float64
@@ -121,6 +122,16 @@ def _check_metric_values(g: np.ndarray, points: np.ndarray, where: str = "") -> 
             f"metric is singular at x={points[index]}{where} "
             f"(condition number {condition[index]:.3g} >= {CONDITION_LIMIT:.0e})"
         )
+
+
+def _as_vectors(value, name: str) -> np.ndarray:
+    """``value`` as a float64 array, or a TypeError naming ``name`` if it is not numeric."""
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{name} must be an array of real numbers, got {type(value).__name__}")
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be an array of real numbers: {error}") from None
 
 
 def _as_times(ts) -> np.ndarray:
@@ -474,7 +485,7 @@ def parallel_transport(metric, curve, v0, ts, *, velocity=None, substeps: int = 
         raise TypeError(f"curve must be a callable t -> x(t), got {type(curve).__name__}")
     if velocity is not None and not callable(velocity):
         raise TypeError(f"velocity must be None or a callable t -> dx/dt, got {type(velocity).__name__}")
-    vectors = np.asarray(v0, dtype=np.float64)
+    vectors = _as_vectors(v0, "v0")
     if vectors.ndim not in (1, 2) or vectors.shape[-1] == 0:
         raise ValueError(f"v0 must have shape (d,) or (m, d), got shape {vectors.shape}")
     if not np.all(np.isfinite(vectors)):
@@ -548,7 +559,7 @@ def geodesic(metric, x0, v0, ts, *, substeps: int = 1, return_velocity: bool = F
     d = start.size
     g0 = metric_tensor(metric, start)
     del g0  # checked (square, symmetric, non-singular) at the start
-    velocity0 = np.asarray(v0, dtype=np.float64)
+    velocity0 = _as_vectors(v0, "v0")
     if velocity0.shape != (d,):
         raise ValueError(f"v0 must have shape ({d},) like x0, got shape {velocity0.shape}")
     if not np.all(np.isfinite(velocity0)):
@@ -633,3 +644,71 @@ def scalar_curvature(metric, x):
     ricci = np.einsum("nrsrm->nsm", riemann.numpy())
     scalar = np.einsum("nsm,nsm->n", np.linalg.inv(g), ricci)
     return scalar if batched else float(scalar[0])
+
+
+def transform_christoffel(chart, x, gamma=None) -> np.ndarray:
+    """Christoffel symbols in new coordinates, by the transformation law of a connection.
+
+    With old coordinates ``x^a`` given as functions of new ones ``x'^i`` by ``chart``, and
+    ``J^a_i = ∂x^a/∂x'^i``,
+
+        Γ'^k_ij = (J⁻¹)^k_a (Γ^a_bc J^b_i J^c_j + ∂_i ∂_j x^a).
+
+    The first term is how a (1, 2) tensor would transform; the second, which depends only on the
+    chart, is why Γ is not a tensor: Γ = 0 in one chart (Cartesian coordinates of the plane) need
+    not be 0 in another. ``J`` and the second derivatives come from nested ``tf.GradientTape``s.
+
+    Args:
+        chart: callable, ``x'`` (tf tensor (d,), float64) -> old coordinates ``x`` (d,),
+            TensorFlow ops.
+        x: the new coordinates ``x'`` of one point, shape ``(d,)``.
+        gamma: the old symbols Γ^a_bc at ``chart(x)``, shape ``(d, d, d)`` (upper index first),
+            or None for Γ = 0 (e.g. Cartesian coordinates of flat space).
+
+    Returns:
+        ``gamma_new`` of shape ``(d, d, d)``, ``gamma_new[k, i, j] = Γ'^k_ij``.
+
+    Raises:
+        TypeError: ``chart`` not callable or not returning a tensor; ``gamma`` or ``x`` not numeric.
+        ValueError: bad shapes; ``chart`` singular (J not invertible) at ``x``; non-finite values.
+
+    Example (Cartesian Γ = 0 seen in polar coordinates (r, θ): Γ^r_θθ = −r, Γ^θ_rθ = 1/r):
+        >>> to_cartesian = lambda p: tf.stack([p[0] * tf.cos(p[1]), p[0] * tf.sin(p[1])])
+        >>> g = transform_christoffel(to_cartesian, [2.0, 0.3])
+        >>> np.round([g[0, 1, 1], g[1, 0, 1], g[1, 1, 0]], 12) + 0.0
+        array([-2. ,  0.5,  0.5])
+    """
+    if not callable(chart):
+        raise TypeError(f"chart must be a callable x' -> x written with TensorFlow ops, got {type(chart).__name__}")
+    points, _ = _as_points(x, "x", allow_batch=False)
+    d = points.shape[1]
+    point = tf.constant(points[0], dtype=DTYPE)
+    with tf.GradientTape() as outer:
+        outer.watch(point)
+        with tf.GradientTape() as inner:
+            inner.watch(point)
+            old = chart(point)
+            if not tf.is_tensor(old):
+                raise TypeError(f"chart must return a TensorFlow tensor, got {type(old).__name__}")
+            old = tf.cast(old, DTYPE)
+        if tuple(old.shape) != (d,):
+            raise ValueError(f"chart must return shape ({d},) for x of shape ({d},), got {tuple(old.shape)}")
+        jacobian = inner.jacobian(old, point, unconnected_gradients=tf.UnconnectedGradients.ZERO)  # (a, i)
+    second = outer.jacobian(jacobian, point, unconnected_gradients=tf.UnconnectedGradients.ZERO)  # (a, j, i)
+    jacobian, second = jacobian.numpy(), second.numpy()
+    if not (np.all(np.isfinite(jacobian)) and np.all(np.isfinite(second))):
+        raise ValueError(f"chart has non-finite derivatives at x={points[0]}")
+    with np.errstate(all="ignore"):
+        condition = np.linalg.cond(jacobian)
+    if not condition < CONDITION_LIMIT:
+        raise ValueError(f"chart is singular at x={points[0]} (condition number of its Jacobian {condition:.3g})")
+    if gamma is None:
+        old_gamma = np.zeros((d, d, d))
+    else:
+        old_gamma = _as_vectors(gamma, "gamma")
+        if old_gamma.shape != (d, d, d):
+            raise ValueError(f"gamma must have shape ({d}, {d}, {d}), got {old_gamma.shape}")
+        if not np.all(np.isfinite(old_gamma)):
+            raise ValueError("gamma must be finite")
+    inside = np.einsum("abc,bi,cj->aij", old_gamma, jacobian, jacobian) + np.einsum("aji->aij", second)
+    return np.linalg.solve(jacobian, inside.reshape(d, d * d)).reshape(d, d, d)
