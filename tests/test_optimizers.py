@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import keras
-from kbook.optimizers import GradientTransform, LazyOptimizer, Lookahead, LRMultiplier, transform_gradient
+from kbook.optimizers import GradientTransform, LazyOptimizer, Lookahead, LRMultiplier, ScratchAdam, transform_gradient
 
 RTOL, ATOL = 2e-5, 1e-5  # float32 Keras vs float64 NumPy over ~20 steps of size ~0.05
 
@@ -450,3 +450,41 @@ def test_a_built_inner_optimizer_is_refused():
     inner.build([keras.Variable(np.zeros(2, "float32"))])
     with pytest.raises(ValueError, match="already built"):
         Lookahead(inner)
+
+
+# --------------------------------------------------------------------------- ScratchAdam
+
+
+def test_scratch_adam_matches_keras_adam_and_numpy():
+    w0 = np.random.default_rng(20).normal(size=(4, 2))
+    grads = [g * 1e-3 for g in random_grads((4, 2), 12, seed=21)]  # small gradients: ε matters
+    ours = run(ScratchAdam(0.01), w0, grads)
+    np.testing.assert_allclose(ours, run(keras.optimizers.Adam(0.01), w0, grads), rtol=1e-5, atol=1e-6)
+    adam, w = NpAdam(0.01), w0.copy()
+    for g in grads:
+        w = adam.step(w, g)
+    np.testing.assert_allclose(ours, w, rtol=RTOL, atol=ATOL)
+
+
+def test_scratch_adam_paper_epsilon_matches_the_pytorch_form():
+    w0 = np.random.default_rng(22).normal(size=(3,))
+    grads = [g * 1e-5 for g in random_grads((3,), 8, seed=23)]
+    ours = run(ScratchAdam(0.01, epsilon=1e-6, epsilon_placement="paper"), w0, grads)
+    m = v = np.zeros(3)
+    w = w0.copy()
+    for t, g in enumerate(grads, start=1):
+        m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g**2
+        w = w - 0.01 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-6)
+    np.testing.assert_allclose(ours, w, rtol=RTOL, atol=ATOL)
+    keras_form = run(ScratchAdam(0.01, epsilon=1e-6), w0, grads)
+    assert np.abs(keras_form - ours).max() > 1e-4  # the placement matters at this gradient scale
+
+
+def test_scratch_adam_serializes_and_refuses_bad_arguments():
+    opt = ScratchAdam(0.01, epsilon_placement="paper")
+    again = keras.optimizers.deserialize(keras.optimizers.serialize(opt))
+    assert again.get_config() == opt.get_config()
+    with pytest.raises(ValueError, match="beta_1"):
+        ScratchAdam(beta_1=1.0)
+    with pytest.raises(ValueError, match="epsilon_placement"):
+        ScratchAdam(epsilon_placement="inside")

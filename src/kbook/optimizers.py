@@ -33,7 +33,7 @@ import re
 import keras
 from keras import ops
 
-__all__ = ["Lookahead", "LazyOptimizer", "LRMultiplier", "GradientTransform"]
+__all__ = ["Lookahead", "LazyOptimizer", "LRMultiplier", "GradientTransform", "ScratchAdam", "transform_gradient"]
 
 
 # --------------------------------------------------------------------------- argument checks
@@ -599,4 +599,78 @@ class GradientTransform(_Wrapper):
     def get_config(self):
         config = super().get_config()
         config.update(transforms={p: list(spec) for p, spec in self.transforms.items()}, strict=self.strict)
+        return config
+
+
+# --------------------------------------------------------------------------- an optimizer from scratch
+
+
+@keras.saving.register_keras_serializable(package="kbook")
+class ScratchAdam(keras.optimizers.Optimizer):
+    """Adam written from scratch as a Keras 3 optimizer: ``build`` creates the state, ``update_step``
+    updates one variable (the custom-optimizers chapter's worked example).
+
+    With bias-corrected moments ``m̂ = m/(1−β1^t)``, ``v̂ = v/(1−β2^t)`` the step is
+
+    * ``epsilon_placement="keras"`` (default): ``lr · m̂ / (sqrt(v̂) + ε/sqrt(1−β2^t))``, which is
+      algebraically Keras's ``lr·sqrt(1−β2^t)/(1−β1^t) · m/(sqrt(v)+ε)``;
+    * ``epsilon_placement="paper"``: ``lr · m̂ / (sqrt(v̂) + ε)``, the form of Kingma & Ba and of
+      PyTorch.
+
+    The two differ only while ``sqrt(v̂)`` is not large next to ε.
+
+    Args:
+        learning_rate: float or schedule, as for any Keras optimizer.
+        beta_1, beta_2: moment decay rates in [0, 1).
+        epsilon: > 0.
+        epsilon_placement: ``"keras"`` or ``"paper"``.
+        **kwargs: the base optimizer's options (``clipnorm``, ``gradient_accumulation_steps``, ...).
+
+    Example:
+        >>> import numpy as np
+        >>> w = keras.Variable(np.array([1.0], "float32"))
+        >>> _ = ScratchAdam(0.1).apply_gradients([(np.array([5.0], "float32"), w)])
+        >>> keras.ops.convert_to_numpy(w).round(4)  # Adam's first step is lr · sign(g)
+        array([0.9], dtype=float32)
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 epsilon_placement="keras", name="scratch_adam", **kwargs):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        self.beta_1 = _check_real(beta_1, "beta_1", 0.0, 1.0, high_open=True)
+        self.beta_2 = _check_real(beta_2, "beta_2", 0.0, 1.0, high_open=True)
+        self.epsilon = _check_real(epsilon, "epsilon", 0.0, low_open=True)
+        if epsilon_placement not in ("keras", "paper"):
+            raise ValueError(f"epsilon_placement must be 'keras' or 'paper', got {epsilon_placement!r}")
+        self.epsilon_placement = epsilon_placement
+
+    def build(self, variables):
+        if self.built:
+            return
+        super().build(variables)
+        self._m = self.add_optimizer_variables(variables, "m")
+        self._v = self.add_optimizer_variables(variables, "v")
+
+    def update_step(self, gradient, variable, learning_rate):
+        dtype = variable.dtype
+        g = ops.cast(gradient, dtype)
+        lr = ops.cast(learning_rate, dtype)
+        t = ops.cast(self.iterations + 1, dtype)
+        b1, b2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
+        index = self._get_variable_index(variable)
+        m, v = self._m[index], self._v[index]
+        self.assign(m, b1 * m + (1 - b1) * g)
+        self.assign(v, b2 * v + (1 - b2) * ops.square(g))
+        correction_2 = 1 - ops.power(b2, t)
+        m_hat = m / (1 - ops.power(b1, t))
+        v_hat = v / correction_2
+        eps = ops.cast(self.epsilon, dtype)
+        if self.epsilon_placement == "keras":
+            eps = eps / ops.sqrt(correction_2)
+        self.assign_sub(variable, lr * m_hat / (ops.sqrt(v_hat) + eps))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
+                      epsilon_placement=self.epsilon_placement)
         return config
