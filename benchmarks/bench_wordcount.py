@@ -21,7 +21,7 @@ other round), and every ratio is taken within a round, against the plain loop an
 ``count_words`` of the same round, then summarised by its median and range over the rounds; a
 single run is never reported. Each run also records its CPU time (the method's own process plus its
 worker processes, which are joined before the clock stops), which other processes on a shared
-machine do not inflate.
+machine inflate far less than the wall time.
 
 Every method's counts are checked against the reference (jieba's own mode also emits one ``"\\n"``
 token per line, which is removed before comparing). Peak memory: the calling process's peak RSS

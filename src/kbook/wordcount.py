@@ -19,12 +19,13 @@ exception raised in a worker is re-raised in the caller with its type and messag
 
 CPU time is recorded next to wall time: ``cpu_main`` for the calling process and ``cpu_workers``
 for the worker processes (their whole lives, from the operating system's accounting), so that
-a comparison can be made in CPU seconds per token, which other processes on a shared machine do
-not inflate. :func:`interleaved_rounds` and :func:`paired_ratio` are the small timing tools the
+a comparison can be made in CPU seconds per token, which other processes on a shared machine
+inflate far less than wall time (not by nothing: busy neighbours still share caches and memory). :func:`interleaved_rounds` and :func:`paired_ratio` are the small timing tools the
 chapter uses: run every configuration once per round, alternating the order, and summarise the
 ratio within each round by its median and range.
 
-Imports: only the standard library at module level (no NumPy, Keras, TensorFlow or JAX).
+Imports: only the standard library at module level (no NumPy, Keras, TensorFlow or JAX; the
+``kbook`` package itself loads its light spine, with NumPy, first).
 jieba is imported lazily, by :class:`JiebaTokenizer`, in each process that tokenizes with it.
 ``resource`` (POSIX) is used for the workers' CPU time where it exists.
 """
