@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import keras
-from kbook.optimizers import GradientTransform, LazyOptimizer, Lookahead, LRMultiplier, ScratchAdam, transform_gradient
+from kbook.optimizers import GradientTransform, LazyOptimizer, Lookahead, LRMultiplier, ScratchAdam, softmax_regression_gradients, transform_gradient
 
 RTOL, ATOL = 2e-5, 1e-5  # float32 Keras vs float64 NumPy over ~20 steps of size ~0.05
 
@@ -488,3 +488,27 @@ def test_scratch_adam_serializes_and_refuses_bad_arguments():
         ScratchAdam(beta_1=1.0)
     with pytest.raises(ValueError, match="epsilon_placement"):
         ScratchAdam(epsilon_placement="inside")
+
+
+@given(n=st.integers(1, 6), d=st.integers(1, 4), k=st.integers(2, 4), seed=st.integers(0, 2**16))
+def test_softmax_regression_gradients_match_finite_differences(n, d, k, seed):
+    rng = np.random.default_rng(seed)
+    x, labels = rng.normal(size=(n, d)), rng.integers(0, k, size=n)
+    kernel, bias = rng.normal(size=(d, k)), rng.normal(size=k)
+
+    def loss(kernel, bias):
+        z = x @ kernel + bias
+        z = z - z.max(1, keepdims=True)
+        return float(np.mean(np.log(np.exp(z).sum(1)) - z[np.arange(n), labels]))
+
+    dk, db = (keras.ops.convert_to_numpy(t) for t in softmax_regression_gradients(
+        x.astype("float32"), labels, kernel.astype("float32"), bias.astype("float32")))
+    h = 1e-6
+    for idx in np.ndindex(kernel.shape):
+        e = np.zeros_like(kernel)
+        e[idx] = h
+        assert abs((loss(kernel + e, bias) - loss(kernel - e, bias)) / (2 * h) - dk[idx]) < 1e-4
+    for j in range(k):
+        e = np.zeros(k)
+        e[j] = h
+        assert abs((loss(kernel, bias + e) - loss(kernel, bias - e)) / (2 * h) - db[j]) < 1e-4

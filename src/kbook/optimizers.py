@@ -33,7 +33,7 @@ import re
 import keras
 from keras import ops
 
-__all__ = ["Lookahead", "LazyOptimizer", "LRMultiplier", "GradientTransform", "ScratchAdam", "transform_gradient"]
+__all__ = ["Lookahead", "LazyOptimizer", "LRMultiplier", "GradientTransform", "ScratchAdam", "softmax_regression_gradients", "transform_gradient"]
 
 
 # --------------------------------------------------------------------------- argument checks
@@ -674,3 +674,30 @@ class ScratchAdam(keras.optimizers.Optimizer):
         config.update(beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
                       epsilon_placement=self.epsilon_placement)
         return config
+
+
+def softmax_regression_gradients(x, labels, kernel, bias):
+    """Hand-written gradients of the mean softmax cross-entropy of ``x @ kernel + bias``.
+
+    With ``p = softmax(x W + b)`` and one-hot targets ``Y``, the loss ``−mean log p[label]`` has
+    ``∂L/∂logits = (p − Y)/n``, hence ``∂L/∂W = xᵀ(p − Y)/n`` and ``∂L/∂b = Σ_rows (p − Y)/n``:
+    no autodiff needed (the custom-optimizers chapter times this against autodiff).
+
+    Args:
+        x: (n, d) float. labels: (n,) int in [0, k). kernel: (d, k). bias: (k,).
+
+    Returns:
+        ``(d_kernel (d, k), d_bias (k,))`` as backend tensors (``keras.ops``).
+
+    Example:
+        >>> import numpy as np
+        >>> dk, db = softmax_regression_gradients(np.ones((2, 1), "float32"), np.array([0, 1]),
+        ...                                       np.zeros((1, 2), "float32"), np.zeros(2, "float32"))
+        >>> keras.ops.convert_to_numpy(db)  # p = (1/2, 1/2) for both rows; targets cancel on average
+        array([0., 0.], dtype=float32)
+    """
+    x = ops.convert_to_tensor(x)
+    logits = ops.matmul(x, kernel) + bias
+    n = ops.cast(ops.shape(x)[0], logits.dtype)
+    delta = (ops.softmax(logits, axis=-1) - ops.one_hot(labels, ops.shape(kernel)[-1], dtype=logits.dtype)) / n
+    return ops.matmul(ops.transpose(x), delta), ops.sum(delta, axis=0)
