@@ -1,4 +1,5 @@
-# kbook: `make book` builds the site, `make test` runs every check CI runs.
+# kbook: `make book` builds the site, `make test` runs every check CI runs, `make test-py` only
+# the pytest part (both Keras backends; no Debian packages, no notebooks).
 # Both bootstrap .venv from requirements.txt on first use (and again when it changes).
 
 PYTHON ?= python3
@@ -6,7 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.requirements-installed
 
-.PHONY: book test execute check system-deps bench clean
+.PHONY: book test test-py execute check system-deps bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@PYTHON=$(PYTHON) bash scripts/bootstrap.sh
@@ -17,6 +18,9 @@ book: $(STAMP)
 
 test: $(STAMP) system-deps
 	@bash scripts/test.sh
+
+test-py: $(STAMP)   # quick check: pytest + doctests under TensorFlow and JAX
+	@bash scripts/test.sh py
 
 system-deps:
 	@bash scripts/system-deps.sh
