@@ -65,11 +65,17 @@ def run(command, *, cwd=None, env=None, network=False) -> str:
     output = done.stdout + done.stderr
     if done.returncode != 0:
         shown = " ".join(str(c) if len(str(c)) < 200 else "<script>" for c in command)
-        if network and any(marker in output for marker in NETWORK_ERRORS):
+        if network and any(marker in output for marker in NETWORK_ERRORS) and not index_reachable():
             raise Skip(f"`{shown}` could not reach the package index:\n"
                        + "\n".join(output.strip().splitlines()[-3:]))
         raise RuntimeError(f"`{shown}` failed ({done.returncode}):\n{quiet_pip(output)[-4000:]}")
     return output
+
+
+def index_reachable() -> bool:
+    """Whether pip reaches its package index (then a failed install is a real failure, not a skip)."""
+    probe = subprocess.run([sys.executable, "-m", "pip", "index", "versions", "pip"], capture_output=True, text=True)
+    return probe.returncode == 0
 
 
 def quiet_pip(output: str) -> str:
