@@ -42,6 +42,7 @@ EXPECTED = {
     "kbook.losses": "keras",
     "kbook.layers": "keras",
     "kbook.optimizers": "keras",
+    "kbook.captcha": "keras",
     # TensorFlow autodiff at module level (the kbook[tf] extra)
     "kbook.riemann": "tensorflow",
 }

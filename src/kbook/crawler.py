@@ -9,12 +9,14 @@ numbering, "the best subtree" is "the best contiguous stretch of the page that i
 - :func:`decode_html` — bytes to text: BOM, then the page's own ``<meta charset>``, then UTF-8,
   then GB18030 (a superset of GB2312 and GBK);
 - :func:`text_blocks` — the page as a list of :class:`Block` in document order, with features;
+- :func:`score_tree` and :func:`best_subtree` — every node's score, and the chosen node;
 - :func:`extract_main_text` — the main text, one paragraph per line;
 - :func:`split_posts` — the posts of a forum or comment page (repeated sibling structures);
 - :func:`score_extraction` — precision, recall and F1 over characters or tokens, the measure of
   the extraction literature;
 - :func:`synthetic_page` — a news page with known main text inside generated navigation,
-  sidebars, share bars, comments, footers and scripts, for testing any extractor.
+  sidebars, share bars, comments, footers and scripts, for testing any extractor;
+  :func:`synthetic_news_pages` makes many of them from People's Daily prose.
 
 Imports lxml (and jieba only for ``unit="jieba"``); no Keras, no TensorFlow.
 
@@ -34,8 +36,11 @@ __all__ = [
     "ExtractionScore",
     "decode_html",
     "extract_main_text",
+    "best_subtree",
     "score_extraction",
+    "score_tree",
     "split_posts",
+    "synthetic_news_pages",
     "synthetic_page",
     "text_blocks",
 ]
@@ -54,9 +59,11 @@ BLOCK_TAGS = frozenset({
 # Sentence punctuation, Chinese and Western: running prose carries it, menus and link lists don't.
 PUNCTUATION = frozenset("，。！？；：、“”‘’（）《》〈〉「」『』【】…—·,.!?;:\"'()")
 LINK_DENSITY_LIMIT = 0.5
-"""A block whose characters are more than this share link text is navigation, not content."""
+"""A block whose characters are at least this share link text is navigation, not content."""
 SHORT_BLOCK = 40
 """Blocks shorter than this (non-link characters) and without punctuation are labels, not prose."""
+MIN_SENTENCE = 5
+"""A punctuated block needs this many non-link characters to be prose ("分享到：" is a label)."""
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.IGNORECASE)
 _WHITESPACE = re.compile(r"\s+")
@@ -141,9 +148,11 @@ class Block:
 
     @property
     def is_content(self) -> bool:
-        """Prose, not navigation: mostly non-link text, and either punctuated or not tiny."""
+        """Prose, not navigation: less than half link text, and punctuated (with at least
+        ``MIN_SENTENCE`` non-link characters) or at least ``SHORT_BLOCK`` characters long."""
         nonlink = self.chars - self.link_chars
-        return self.link_density <= LINK_DENSITY_LIMIT and (self.punctuation > 0 or nonlink >= SHORT_BLOCK)
+        punctuated = self.punctuation > 0 and nonlink >= MIN_SENTENCE
+        return self.link_density < LINK_DENSITY_LIMIT and (punctuated or nonlink >= SHORT_BLOCK)
 
     @property
     def weight(self) -> float:
@@ -272,26 +281,52 @@ def text_blocks(html) -> list[Block]:
 # --------------------------------------------------------------------------- main text
 
 
-def _best_subtree(root, blocks):
-    """The element whose blocks have the largest total weight (ties: the deeper element)."""
-    totals: dict = {}
+def score_tree(html):
+    """Parse a page and score every DOM node by the total weight of the text blocks below it.
+
+    This is the extractor's whole view of a page, exposed for inspection: the score of a node is
+    ``S(v) = sum of Block.weight over the blocks in v's subtree``, and
+    :func:`extract_main_text` takes the node with the largest score.
+
+    Args:
+        html: the page, str or bytes.
+
+    Returns:
+        ``(root, blocks, scores)``: the parsed lxml tree (scripts, styles, navigation and comments
+        removed), its blocks in document order, and a dict element → score for every element
+        that contains at least one block.
+
+    Example:
+        >>> root, blocks, scores = score_tree("<body><div><a href='/'>首页</a></div><div><p>正文，一句。</p></div></body>")
+        >>> sorted(scores.values())
+        [-2.0, 4.0, 4.0, 6.0, 6.0]
+
+    See the chapter: notebooks/crawler.ipynb
+    """
+    root = _parse(html)
+    blocks = _blocks_of(root)
+    scores: dict = {}
     for block in blocks:
         element = block.element
         while element is not None:
-            totals[element] = totals.get(element, 0.0) + block.weight
+            scores[element] = scores.get(element, 0.0) + block.weight
             element = element.getparent()
-    if not totals:
-        return None, 0.0
+    return root, blocks, scores
 
-    def depth(element):
-        d = 0
-        while element.getparent() is not None:
-            element = element.getparent()
-            d += 1
-        return d
 
-    best = max(totals, key=lambda e: (totals[e], depth(e)))
-    return best, totals[best]
+def _depth(element) -> int:
+    depth = 0
+    while element.getparent() is not None:
+        element = element.getparent()
+        depth += 1
+    return depth
+
+
+def best_subtree(scores):
+    """The element with the largest score (ties: the deeper element), or None if there is none."""
+    if not scores:
+        return None
+    return max(scores, key=lambda e: (scores[e], _depth(e)))
 
 
 def _densest_run(blocks) -> tuple[int, int]:
@@ -311,7 +346,7 @@ def extract_main_text(html) -> str:
     """Return the main text of a page, one paragraph per line ("" if the page has none).
 
     Every text block gets a signed weight: its non-link characters if it reads like prose (link
-    density at most 0.5, and punctuation or at least 10 characters), minus its length otherwise
+    density below 0.5, and punctuation or at least 40 characters), minus its length otherwise
     (menus, link lists, labels). The extractor picks the DOM subtree with the largest total
     weight — the stretch of the depth-first order that holds the most prose net of boilerplate —
     and returns the prose blocks inside it.
@@ -336,10 +371,9 @@ def extract_main_text(html) -> str:
 
     See the chapter: notebooks/crawler.ipynb
     """
-    root = _parse(html)
-    blocks = _blocks_of(root)
-    best, total = _best_subtree(root, blocks)
-    if best is None or total <= 0:
+    _, blocks, scores = score_tree(html)
+    best = best_subtree(scores)
+    if best is None or scores[best] <= 0:
         return ""
     inside = [b for b in blocks if _is_inside(b.element, best)]
     start, stop = _densest_run(inside)
@@ -567,3 +601,39 @@ def synthetic_page(paragraphs, *, seed: int = 0, title: str = "新闻标题", co
     html = (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{escape(title)}</title>{style}{script}</head>'
             f"<body>{''.join(parts)}{script}</body></html>")
     return html, "\n".join(p.strip() for p in paragraphs)
+
+
+def synthetic_news_pages(n: int, seed: int = 0) -> list[tuple[str, str]]:
+    """``n`` synthetic news pages around People's Daily prose; a list of ``(html, gold)``.
+
+    Each page holds 2–11 consecutive lines of running prose (lines with a full stop and at least
+    20 characters) from ``kbook.data.people_daily_text()``; every second page has reader comments.
+    The same ``(n, seed)`` gives the same pages.
+
+    Example:
+        >>> pages = synthetic_news_pages(3)
+        >>> [2 <= len(gold.split("\\n")) <= 11 for _, gold in pages]
+        [True, True, True]
+        >>> synthetic_news_pages(3) == pages
+        True
+
+    See the chapter: notebooks/crawler.ipynb
+    """
+    import numpy as np
+
+    from kbook.data import people_daily_text
+
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"n must be an integer, got {type(n).__name__}")
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an integer, got {type(seed).__name__}")
+    prose = [line for line in people_daily_text() if len(line) >= 20 and "。" in line]
+    rng = np.random.default_rng(seed)
+    pages = []
+    for i in range(n):
+        k = int(rng.integers(2, 12))
+        start = int(rng.integers(0, len(prose) - k))
+        pages.append(synthetic_page(prose[start:start + k], seed=seed * 100_003 + i, comments=bool(i % 2)))
+    return pages

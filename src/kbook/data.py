@@ -452,3 +452,136 @@ def html_pages(source: str, directory: str | os.PathLike | None = None) -> list[
                 pages.append({"name": stem, "kind": "article", "html": archive.extractfile(html_member).read(),
                               "gold": gold})
     return pages
+
+
+# --------------------------------------------------------------------------- captchas (generated)
+
+CAPTCHA_DIGITS = "0123456789"
+CAPTCHA_ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+class _SeededSecrets:
+    """The three functions of the ``secrets`` module that ``captcha`` uses, drawn from a seeded generator."""
+
+    def __init__(self, seed):
+        import random
+
+        self._random = random.Random(seed)
+
+    def randbelow(self, n):
+        return self._random.randrange(n)
+
+    def randbits(self, k):
+        return self._random.getrandbits(k)
+
+    def choice(self, sequence):
+        return self._random.choice(sequence)
+
+
+def _check_int(name, value, low):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value}")
+    return int(value)
+
+
+def render_captcha(text: str, *, seed: int, width: int = 160, height: int = 60,
+                   font_sizes: tuple[int, ...] | None = None) -> np.ndarray:
+    """Render ``text`` as a captcha image with the ``captcha`` package; the same seed, the same image.
+
+    ``captcha`` draws its randomness (fonts, offsets, rotation, warp, colours, noise) from the
+    ``secrets`` module, which cannot be seeded; while rendering, the package's reference to it
+    is replaced by a seeded stand-in and restored afterwards.
+
+    Args:
+        text: the characters to draw (non-empty str).
+        seed: integer seed of the distortions.
+        width, height: image size in pixels.
+        font_sizes: font sizes to choose from (``captcha``'s default when None).
+
+    Returns:
+        uint8 array (height, width, 3).
+
+    Example:
+        >>> a = render_captcha("2024", seed=7)
+        >>> a.shape, a.dtype.name, bool((a == render_captcha("2024", seed=7)).all())
+        ((60, 160, 3), 'uint8', True)
+    """
+    try:
+        import captcha.image as captcha_image
+    except ImportError:
+        raise DataNotFoundError("captchas are drawn with the captcha package: pip install captcha==0.7.1") from None
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    if not text:
+        raise ValueError("text must not be empty")
+    seed = _check_int("seed", seed, -(2**63))
+    width, height = _check_int("width", width, 16), _check_int("height", height, 16)
+    generator = captcha_image.ImageCaptcha(width=width, height=height,
+                                           font_sizes=tuple(font_sizes) if font_sizes else None)
+    original = captcha_image.secrets
+    captcha_image.secrets = _SeededSecrets(seed)
+    try:
+        image = generator.generate_image(text)
+    finally:
+        captcha_image.secrets = original
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
+def captcha_seed(seed: int, index: int) -> int:
+    """The rendering seed of captcha number ``index`` of the set drawn with ``seed``.
+
+    Example:
+        >>> captcha_seed(0, 1) != captcha_seed(1, 0)
+        True
+    """
+    return int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+def captchas(n: int, length: int = 4, alphabet: str = CAPTCHA_DIGITS, width: int = 160, height: int = 60,
+             seed: int = 0, font_sizes: tuple[int, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Generate ``n`` labelled captchas offline (the ``captcha`` package ships its font).
+
+    Labels are drawn uniformly from ``alphabet``; captcha ``i`` is rendered by
+    :func:`render_captcha` with seed ``captcha_seed(seed, i)``, so any one image can be re-made
+    from its label and index. About 2–5 ms per 160×60 image on one core.
+
+    Args:
+        n: number of captchas (>= 1).
+        length: characters per captcha (>= 1).
+        alphabet: the characters to draw from; distinct, non-empty.
+        width, height: image size in pixels.
+        seed: seed of labels and distortions; different seeds give different sets.
+        font_sizes: optional font sizes (a harder or easier style).
+
+    Returns:
+        ``(images, labels)``: uint8 (n, height, width, 3) and int32 (n, length) indices into
+        ``alphabet``.
+
+    Example:
+        >>> images, labels = captchas(3, length=4, seed=1)
+        >>> images.shape, labels.shape, labels.dtype.name
+        ((3, 60, 160, 3), (3, 4), 'int32')
+        >>> text = "".join(CAPTCHA_DIGITS[k] for k in labels[2])
+        >>> bool((images[2] == render_captcha(text, seed=captcha_seed(1, 2))).all())
+        True
+
+    See the chapter: notebooks/captcha.ipynb
+    """
+    n = _check_int("n", n, 1)
+    length = _check_int("length", length, 1)
+    if not isinstance(alphabet, str):
+        raise TypeError(f"alphabet must be a str, got {type(alphabet).__name__}")
+    if not alphabet:
+        raise ValueError("alphabet must not be empty")
+    if len(set(alphabet)) != len(alphabet):
+        raise ValueError(f"alphabet must not repeat characters, got {alphabet!r}")
+    seed = _check_int("seed", seed, 0)
+    labels = np.random.default_rng(seed).integers(0, len(alphabet), size=(n, length)).astype(np.int32)
+    images = np.stack([
+        render_captcha("".join(alphabet[k] for k in row), seed=captcha_seed(seed, i), width=width, height=height,
+                       font_sizes=font_sizes)
+        for i, row in enumerate(labels)
+    ])
+    return images, labels
