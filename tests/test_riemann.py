@@ -621,3 +621,5 @@ def test_non_numeric_vectors_raise_type_error():
         parallel_transport(polar, lambda t: np.array([1.0, t]), "ab", [0.0, 1.0])
     with pytest.raises(TypeError, match="v0"):
         geodesic(polar, [1.0, 0.0], ["a", "b"], [0.0, 1.0])
+    with pytest.raises(TypeError, match="return_velocity"):
+        geodesic(polar, [1.0, 0.0], [0.0, 1.0], [0.0, 1.0], return_velocity="yes")

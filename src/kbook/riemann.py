@@ -542,7 +542,8 @@ def geodesic(metric, x0, v0, ts, *, substeps: int = 1, return_velocity: bool = F
         Positions of shape ``(T, d)``; with ``return_velocity=True`` a pair (positions, velocities).
 
     Raises:
-        TypeError: ``metric`` not callable or not returning a tensor; ``substeps`` not an int.
+        TypeError: ``metric`` not callable or not returning a tensor; ``substeps`` not an int;
+            ``return_velocity`` not a bool; non-numeric ``v0``.
         ValueError: bad shapes; ``ts`` not monotonic; metric singular, non-finite or
             non-symmetric at ``x0`` or along the computed path.
 
@@ -554,6 +555,8 @@ def geodesic(metric, x0, v0, ts, *, substeps: int = 1, return_velocity: bool = F
                [1.57079633, 1.        ],
                [1.57079633, 2.        ]])
     """
+    if not isinstance(return_velocity, (bool, np.bool_)):
+        raise TypeError(f"return_velocity must be a bool, got {type(return_velocity).__name__}")
     points, _ = _validated_points(metric, x0, allow_batch=False)
     start = points[0]
     d = start.size
