@@ -1,7 +1,9 @@
 """Time and memory of exact HSIC against its large-n approximations (kbook.hsic).
 
-    .venv/bin/python benchmarks/bench_hsic.py            # everything, ~10 minutes on 2 cores
-    .venv/bin/python benchmarks/bench_hsic.py --quick    # skips the exact value at n = 100,000
+    .venv/bin/python benchmarks/bench_hsic.py            # everything (5-10 minutes on 2 cores);
+                                                         # writes src/kbook/results/bench_hsic.json
+    .venv/bin/python benchmarks/bench_hsic.py --quick    # skips the exact value at n = 100,000 and
+                                                         # writes nothing
 
 Data: y = x² + 0.3·noise, x uniform on [−1, 1] (the chapter's noisy parabola). Targets from the
 issue: exact biased HSIC at n = 4,000 under 1 s; an approximation at n = 100,000 under 10 s with a
@@ -11,23 +13,28 @@ Each line prints the time and the peak memory traced by ``tracemalloc`` (NumPy r
 allocations to it), and the growth factor from the previous n: about 4 per doubling for the exact
 estimators (quadratic), about 2 for the approximations (linear).
 
-Measured 2026-11-22 on the 2-core build machine, shared with other jobs (load 3 to 5), so times
-are rough: exact in memory 0.79 s at n = 4,000 (244 MiB peak) and 3.1 s at n = 8,000 (977 MiB);
-blockwise exact 7.8 s at n = 16,000 and 247 s at n = 100,000. At n = 100,000, Nyström (m = 256)
-took 3.5 s with relative error 8e-8 (71x faster than blockwise exact) and random Fourier features
-(D = 512) 5.4 s with relative error 6.8% (46x): the 5% target is met by Nyström, not by RFF at
-D = 512, whose error at n = 4,000 was 7.7% for this seed.
+The full run writes every number it prints to ``src/kbook/results/bench_hsic.json`` (package
+data), which the chapter reads with ``kbook.data.benchmark_results("bench_hsic")``; the file also
+records the date, the machine, its load average at the start and the NumPy version.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
+import os
+import platform
 import time
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 
 from kbook.hsic import hsic, hsic_blockwise, hsic_nystrom, hsic_rff
+
+# Package data, read by the chapter with kbook.data.benchmark_results("bench_hsic") (also on Colab).
+OUT = Path(__file__).resolve().parents[1] / "src" / "kbook" / "results" / "bench_hsic.json"
 
 
 def data(n: int, seed: int = 0):
@@ -49,20 +56,34 @@ def measure(function, *args, **kwargs):
 def series(name, function, ns, **kwargs):
     print(f"\n{name}")
     print(f"{'n':>9} {'seconds':>9} {'peak MiB':>9} {'growth':>7}")
-    previous, values = None, {}
+    previous, values, rows = None, {}, []
     for n in ns:
         x, y = data(n)
         value, seconds, peak = measure(function, x, y, **kwargs)
         growth = f"{seconds / previous:7.2f}" if previous else "       "
         print(f"{n:>9,} {seconds:9.3f} {peak:9.1f} {growth}", flush=True)
+        rows.append({"n": n, "seconds": seconds, "peak_mib": peak, "value": value,
+                     "growth": seconds / previous if previous else None})
         previous, values[n] = seconds, (value, seconds)
+    SERIES[name] = rows
     return values
+
+
+SERIES: dict = {}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="skip the exact value at n = 100,000")
     args = parser.parse_args()
+    result = {
+        "date": datetime.date.today().isoformat(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, load average "
+        f"{os.getloadavg()[0]:.1f} at start",
+        "versions": {"numpy": np.__version__},
+        "data": "x uniform on [-1, 1], y = x**2 + 0.3 * normal noise, seed 0",
+        "series": SERIES,
+    }
 
     exact = series("exact biased HSIC, Gram matrices in memory", hsic, [500, 1_000, 2_000, 4_000, 8_000])
     blockwise = series("exact biased HSIC, blockwise (block 1024)", hsic_blockwise,
@@ -73,9 +94,11 @@ def main() -> None:
 
     print("\naccuracy at n = 4,000 against the exact in-memory value")
     reference = exact[4_000][0]
-    for name, values in (("Nyström m=256", nystrom), ("RFF D=512", rff)):
-        print(f"  {name:14} relative error {abs(values[4_000][0] / reference - 1):.2e}, "
-              f"time ratio to exact {values[4_000][1] / exact[4_000][1]:.2f}")
+    result["at_4000"] = {"exact_seconds": exact[4_000][1]}
+    for name, key, values in (("Nyström m=256", "nystrom", nystrom), ("RFF D=512", "rff", rff)):
+        error, ratio = abs(values[4_000][0] / reference - 1), values[4_000][1] / exact[4_000][1]
+        print(f"  {name:14} relative error {error:.2e}, time ratio to exact {ratio:.2f}")
+        result["at_4000"][key] = {"relative_error": error, "time_ratio_to_exact": ratio}
     print(f"  target: exact at n = 4,000 under 1 s -> {exact[4_000][1]:.2f} s")
 
     if not args.quick:
@@ -83,11 +106,19 @@ def main() -> None:
         print("\nexact value at n = 100,000, blockwise (once; this is the slow part) ...", flush=True)
         reference, seconds, _ = measure(hsic_blockwise, x, y, block_size=1024)
         print(f"  {seconds:.0f} s, HSIC = {reference:.6g}")
-        for name, values in (("Nyström m=256", nystrom), ("RFF D=512", rff)):
+        result["at_100000"] = {"exact_blockwise_seconds": seconds, "exact_value": reference}
+        for name, key, values in (("Nyström m=256", "nystrom", nystrom), ("RFF D=512", "rff", rff)):
             value, approx_seconds = values[100_000]
-            print(f"  {name:14} {approx_seconds:6.2f} s, relative error {abs(value / reference - 1):.2e}, "
+            error = abs(value / reference - 1)
+            print(f"  {name:14} {approx_seconds:6.2f} s, relative error {error:.2e}, "
                   f"speed-up over blockwise exact {seconds / approx_seconds:.0f}x")
+            result["at_100000"][key] = {"seconds": approx_seconds, "value": value, "relative_error": error,
+                                        "speedup_over_blockwise_exact": seconds / approx_seconds}
         print("  target: an approximation under 10 s with relative error under 5%")
+        OUT.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {OUT}")
+    else:
+        print("(--quick: nothing written)")
 
 
 if __name__ == "__main__":
