@@ -35,21 +35,21 @@ def _positive_int(name, value):
     return int(value)
 
 
-def _separable_block(x, filters, name):
+def _separable_block(x, filters, name, bn_momentum):
     """Xception's entry-flow block: two separable convolutions and a strided max-pool, plus a
     strided 1×1 convolution on the shortcut."""
     shortcut = keras.layers.Conv2D(filters, 1, strides=2, padding="same", use_bias=False, name=f"{name}_shortcut")(x)
-    shortcut = keras.layers.BatchNormalization(name=f"{name}_shortcut_bn")(shortcut)
+    shortcut = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_shortcut_bn")(shortcut)
     for i in (1, 2):
         x = keras.layers.Activation("relu", name=f"{name}_relu{i}")(x)
         x = keras.layers.SeparableConv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_sepconv{i}")(x)
-        x = keras.layers.BatchNormalization(name=f"{name}_bn{i}")(x)
+        x = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_bn{i}")(x)
     x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name=f"{name}_pool")(x)
     return keras.layers.Add(name=f"{name}_add")([x, shortcut])
 
 
 def captcha_model(length: int, n_classes: int, input_shape=(60, 160, 3), *, backbone: str = "small",
-                  width: int = 32, blocks: int = 3, dropout: float = 0.2) -> keras.Model:
+                  width: int = 32, blocks: int = 3, dropout: float = 0.2, bn_momentum: float = 0.9) -> keras.Model:
     """Build the captcha reader: a convolutional backbone and one softmax head per position.
 
     The backbone's feature map is averaged over its height only, so that left-to-right position
@@ -68,6 +68,8 @@ def captcha_model(length: int, n_classes: int, input_shape=(60, 160, 3), *, back
             post's choice, for a GPU).
         width, blocks: size of the small backbone.
         dropout: rate before the heads.
+        bn_momentum: momentum of the batch-normalisation moving averages; 0.9 (instead of Keras's
+            0.99) lets them follow the weights during a short CPU-sized training run.
 
     Returns:
         An uncompiled ``keras.Model`` mapping (batch, height, width, 3) to (batch, length, n_classes).
@@ -91,14 +93,18 @@ def captcha_model(length: int, n_classes: int, input_shape=(60, 160, 3), *, back
         raise TypeError(f"dropout must be a number, got {type(dropout).__name__}")
     if not 0 <= dropout < 1:
         raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    if isinstance(bn_momentum, bool) or not isinstance(bn_momentum, numbers.Real):
+        raise TypeError(f"bn_momentum must be a number, got {type(bn_momentum).__name__}")
+    if not 0 <= bn_momentum < 1:
+        raise ValueError(f"bn_momentum must be in [0, 1), got {bn_momentum}")
 
     inputs = keras.Input(tuple(input_shape), name="image")
     x = keras.layers.Rescaling(1 / 255, name="rescale")(inputs)
     if backbone == "small":
         x = keras.layers.Conv2D(width, 3, strides=2, padding="same", use_bias=False, name="stem_conv")(x)
-        x = keras.layers.BatchNormalization(name="stem_bn")(x)
+        x = keras.layers.BatchNormalization(momentum=bn_momentum, name="stem_bn")(x)
         for b in range(blocks):
-            x = _separable_block(x, width * 2 ** b, name=f"block{b + 1}")
+            x = _separable_block(x, width * 2 ** b, name=f"block{b + 1}", bn_momentum=bn_momentum)
         x = keras.layers.Activation("relu", name="features_relu")(x)
     elif backbone == "xception":
         x = keras.applications.Xception(include_top=False, weights=None, input_tensor=x).output
