@@ -7,7 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.requirements-installed
 
-.PHONY: book test test-py execute check system-deps bench clean
+.PHONY: book test test-py execute check system-deps page-data bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@PYTHON=$(PYTHON) bash scripts/bootstrap.sh
@@ -16,7 +16,7 @@ book: $(STAMP)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 	@echo "The site is in _build/html: open _build/html/index.html"
 
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps page-data
 	@bash scripts/test.sh
 
 test-py: $(STAMP)   # quick check: pytest + doctests under TensorFlow and JAX
@@ -24,6 +24,9 @@ test-py: $(STAMP)   # quick check: pytest + doctests under TensorFlow and JAX
 
 system-deps:
 	@bash scripts/system-deps.sh
+
+page-data: $(STAMP)   # the crawler chapter's pages, read from two PyPI sdists
+	@bash scripts/page-data.sh
 
 execute: $(STAMP)   # re-make committed outputs: make execute [NB=notebooks/x.ipynb]
 	$(PY) -m kbook.book execute $(NB)
