@@ -43,6 +43,7 @@ EXPECTED = {
     "kbook.layers": "keras",
     "kbook.optimizers": "keras",
     "kbook.captcha": "keras",
+    "kbook.callbacks": "keras",
     "kbook.captcha": "keras",
     # TensorFlow autodiff at module level (the kbook[tf] extra)
     "kbook.riemann": "tensorflow",
