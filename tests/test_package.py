@@ -44,7 +44,9 @@ EXPECTED = {
     "kbook.optimizers": "keras",
     "kbook.captcha": "keras",
     "kbook.callbacks": "keras",
+    "kbook.callbacks": "keras",
     "kbook.captcha": "keras",
+    "kbook.callbacks": "keras",
     # TensorFlow autodiff at module level (the kbook[tf] extra)
     "kbook.riemann": "tensorflow",
 }
