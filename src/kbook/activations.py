@@ -32,6 +32,8 @@ import math
 
 import numpy as np
 
+from kbook import config as _config
+
 __all__ = [
     "ACTIVATIONS",
     "activation",
@@ -64,19 +66,8 @@ MANTISSA_BITS = 23  # stored fraction bits: subnormals are multiples of 2**-149
 _LAZY_LAYERS = {"LearnableSwish": "kbook._activations_keras", "Float32Underflow": "kbook._activations_keras"}
 
 
-def __getattr__(name: str):
-    """Load the Keras layer classes on first access (PEP 562), so that importing this module does not."""
-    if name in _LAZY_LAYERS:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY_LAYERS[name]), name)
-        globals()[name] = value  # later lookups are ordinary attribute reads
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY_LAYERS))
+# Load the Keras layer classes on first access (PEP 562), so that importing this module does not.
+__getattr__, __dir__ = _config.lazy_attributes(__name__, globals(), _LAZY_LAYERS)
 
 
 # --------------------------------------------------------------------------- NumPy closed forms

@@ -66,6 +66,35 @@ DEFAULT_SCALE = "book"
 SCALE_VARIABLE = "KBOOK_SCALE"
 
 
+def lazy_attributes(module: str, namespace: dict, lazy: dict):
+    """Return ``(__getattr__, __dir__)`` for a module whose names in ``lazy`` load on first access.
+
+    ``lazy`` maps an attribute name to the module that defines it. A topic module that defines
+    Keras layers keeps them in a private submodule and assigns the two returned functions at
+    module level (PEP 562), so that importing the topic module imports no backend.
+
+    Example:
+        >>> ns = {}
+        >>> getattr_, dir_ = lazy_attributes("example", ns, {"OrderedDict": "collections"})
+        >>> getattr_("OrderedDict").__name__, "OrderedDict" in ns, "OrderedDict" in dir_()
+        ('OrderedDict', True, True)
+    """
+    if not isinstance(module, str) or not isinstance(namespace, dict) or not isinstance(lazy, dict):
+        raise TypeError("lazy_attributes(module: str, namespace: dict, lazy: dict)")
+
+    def __getattr__(name: str):
+        if name in lazy:
+            value = getattr(importlib.import_module(lazy[name]), name)
+            namespace[name] = value  # later lookups are ordinary attribute reads
+            return value
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    def __dir__():
+        return sorted(set(namespace) | set(lazy))
+
+    return __getattr__, __dir__
+
+
 def scale() -> str:
     """Return the current scale, read from the environment variable ``KBOOK_SCALE``.
 
