@@ -2,10 +2,10 @@
 
 - :class:`PiecewiseLinear` — a ``keras.optimizers.schedules.LearningRateSchedule`` through given
   (step, value) points: warm-up, plateaus and decays in one line, as in the post;
-- :class:`Evaluator` — a callback that computes, at the end of every epoch, a metric Keras cannot
-  average over batches (macro-F1, an exact-match rate, BLEU, anything over the whole validation
-  set) and writes it into ``logs`` so that ``ModelCheckpoint``, ``EarlyStopping`` and ``History``
-  can use it like any other metric.
+- :class:`Evaluator` — a callback that computes, at the end of every epoch, a metric that does
+  not fit in Keras's compiled metric step (a scikit-learn score, exact match after beam search,
+  corpus BLEU: any function of the model and a whole validation set) and writes it into ``logs``
+  so that ``ModelCheckpoint``, ``EarlyStopping`` and ``History`` can use it like any other metric.
 
 Weight averaging is not here: Keras 3 has it (``use_ema=True`` on any optimizer, and the
 ``keras.callbacks.SwapEMAWeights`` callback); the chapter uses and measures that.
@@ -111,8 +111,8 @@ class Evaluator(keras.callbacks.Callback):
     ``EarlyStopping(monitor=name)`` and ``model.history`` all read it.
 
     Args:
-        fn: ``fn(model) -> float``; it closes over its own validation data and computes anything
-            (macro-F1, exact match, BLEU) on the whole set rather than as a batch average.
+        fn: ``fn(model) -> float``; it closes over its own validation data and may run any code
+            (scikit-learn metrics, decoding, BLEU) on the whole set, outside the compiled step.
         name: the key to write, e.g. ``"val_macro_f1"``.
         mode: ``"max"`` if larger is better, ``"min"`` otherwise (for :attr:`best` and
             ``restore_best_weights``).

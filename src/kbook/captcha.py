@@ -56,8 +56,8 @@ def captcha_model(length: int, n_classes: int, input_shape=(60, 160, 3), *, back
     survives (averaging over the width as well would leave every head the same summary of the
     whole image), flattened, and read by ``length`` independent ``Dense(n_classes, softmax)``
     heads. The heads' outputs are stacked into one tensor so that one sparse categorical
-    cross-entropy over (batch, length) labels trains all of them: the sum of the per-head
-    losses, averaged.
+    cross-entropy over (batch, length) labels trains all of them: Keras averages it over the
+    heads and the batch, which is the per-head sum divided by the number of heads.
 
     Args:
         length: number of characters (heads), >= 1.
