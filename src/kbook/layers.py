@@ -33,6 +33,7 @@ __all__ = [
     "masked_softmax",
     "MaskedGlobalPooling1D",
     "AttentionPooling1D",
+    "CenterLoss",
 ]
 
 
@@ -348,3 +349,105 @@ class AttentionPooling1D(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "return_attention": self.return_attention}
+
+
+# --------------------------------------------------------------------------- centre loss
+# See the chapter: notebooks/custom-loss.ipynb (Part II, "Losses beyond (y_true, y_pred)").
+
+@keras.saving.register_keras_serializable(package="kbook")
+class CenterLoss(keras.layers.Layer):
+    """Centre loss (Wen et al., 2016) as a pass-through layer: ``CenterLoss(k)([features, labels])``.
+
+    Returns ``features`` unchanged. In training it adds, with ``self.add_loss``,
+    ``weight * mean_i ½‖f_i − c_{y_i}‖²`` where ``c`` is the ``(num_classes, feature_dim)`` weight
+    named ``centers``. The labels are an input of the model, which is why the loss lives in a layer
+    and not in ``compile(loss=...)``.
+
+    Two ways to move the centres:
+
+    * ``alpha=None`` (default, the post): ``centers`` is trainable and learned by the optimizer
+      from the gradient of the added loss.
+    * ``alpha`` in (0, 1] (Wen et al.'s rule): ``centers`` is non-trainable; at each training call
+      ``c_j ← c_j − α · Σ_{i: y_i=j} (c_j − f_i) / (1 + n_j)`` with ``n_j`` the count of class j
+      in the batch (the loss uses the centres before the update, and gives no gradient to them).
+      The update is a variable assignment in ``call``, so it runs under the TensorFlow trainer and
+      under the JAX trainer's stateless call (like BatchNormalization's moving statistics).
+
+    Args:
+        num_classes: int >= 1.
+        weight: float >= 0, the factor λ of the added loss.
+        alpha: None or float in (0, 1].
+        center_initializer: initializer of ``centers`` (default ``"zeros"``).
+
+    Input: ``[features (batch, d) float, labels (batch,) or (batch, 1) int]``; output
+    ``(batch, d)``.
+
+    Example:
+        >>> layer = CenterLoss(2, weight=1.0)
+        >>> f = np.array([[1.0, 0.0], [0.0, 2.0]], dtype="float32")
+        >>> out = layer([f, np.array([0, 1])], training=True)
+        >>> float(ops.convert_to_numpy(layer.losses[0]))  # centres start at 0: mean(½·1, ½·4)
+        1.25
+    """
+
+    def __init__(self, num_classes, weight=1.0, alpha=None, center_initializer="zeros", **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+            raise TypeError(f"num_classes must be an int, got {type(num_classes).__name__}")
+        if num_classes < 1:
+            raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float, np.floating, np.integer)):
+            raise TypeError(f"weight must be a number, got {type(weight).__name__}")
+        if not np.isfinite(weight) or weight < 0:
+            raise ValueError(f"weight must be a finite number >= 0, got {weight}")
+        if alpha is not None:
+            if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating, np.integer)):
+                raise TypeError(f"alpha must be None or a number, got {type(alpha).__name__}")
+            if not (0 < alpha <= 1):
+                raise ValueError(f"alpha must be in (0, 1], got {alpha}")
+            alpha = float(alpha)
+        self.num_classes = int(num_classes)
+        self.weight = float(weight)
+        self.alpha = alpha
+        self.center_initializer = keras.initializers.get(center_initializer)
+
+    def build(self, input_shape):
+        if not (isinstance(input_shape, (list, tuple)) and len(input_shape) == 2
+                and isinstance(input_shape[0], (list, tuple))):
+            raise ValueError("CenterLoss expects two inputs [features, labels]; "
+                             f"got input shape {input_shape}")
+        fshape = tuple(input_shape[0])
+        if len(fshape) != 2 or fshape[-1] is None:
+            raise ValueError(f"features must have shape (batch, d) with d known, got {fshape}")
+        self.centers = self.add_weight(
+            name="centers", shape=(self.num_classes, fshape[-1]),
+            initializer=self.center_initializer, trainable=self.alpha is None,
+        )
+
+    def call(self, inputs, training=None):
+        if not (isinstance(inputs, (list, tuple)) and len(inputs) == 2):
+            raise ValueError("CenterLoss expects two inputs [features, labels]")
+        features, labels = inputs
+        labels = ops.cast(ops.reshape(labels, (-1,)), "int32")  # (batch,) from (batch,) or (batch, 1)
+        if training:
+            f = ops.cast(features, self.centers.dtype)
+            onehot = ops.one_hot(labels, self.num_classes, dtype=f.dtype)  # (batch, k)
+            c = ops.matmul(onehot, self.centers)  # (batch, d): c_{y_i}
+            if self.alpha is not None:
+                c = ops.stop_gradient(c)
+            self.add_loss(self.weight * ops.mean(0.5 * ops.sum(ops.square(f - c), axis=-1)))
+            if self.alpha is not None:
+                fs = ops.stop_gradient(f)
+                counts = ops.sum(onehot, axis=0)[:, None]  # (k, 1)
+                sums = ops.matmul(ops.transpose(onehot), fs)  # (k, d)
+                delta = (counts * self.centers - sums) / (1.0 + counts)
+                self.centers.assign(self.centers - self.alpha * delta)
+        return features
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[0])
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes, "weight": self.weight,
+                "alpha": self.alpha,
+                "center_initializer": keras.initializers.serialize(self.center_initializer)}
