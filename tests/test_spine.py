@@ -513,3 +513,53 @@ def test_execute_runs_stamps_and_passes_check(fake_book):
     assert done.metadata["kbook"]["scale"] == "book"
     assert done.cells[0].outputs[0]["text"] == "book\n"
     assert book.check_notebook(path, fake_book) == []
+
+
+def test_people_daily_tagged_carries_the_text_and_the_tags():
+    tagged = data.people_daily_tagged()
+    text = data.people_daily_text()
+    assert len(tagged) == 19484
+    assert ["".join(word for word, _ in line) for line in tagged] == text
+    tags = {tag for line in tagged for _, tag in line}
+    assert {"nr", "ns", "nt", "t", "w", "n", "v"} <= tags
+    assert "" not in tags  # every token of the shipped file has a tag
+    assert data.people_daily_tagged(limit=3) == tagged[:3]
+    with pytest.raises(ValueError, match="limit"):
+        data.people_daily_tagged(limit=-1)
+
+
+def test_article_split_on_a_crafted_snippet():
+    lines = [
+        "无标题的开头段落，不属于任何文章。",
+        "北京举行新年音乐会（图片）",  # title with a trailing remark
+        "本报记者某某",  # byline: a subtitle
+        "（新华社记者某某摄）",  # a note: dropped
+        "今晚的长安街流光溢彩。",
+        "音乐会在雄壮的管弦乐中拉开帷幕。",
+        "第二篇",
+        "正文只有一段。",
+        "结尾的标题没有正文",
+    ]
+    articles = data._split_articles(lines)
+    assert [a["title"] for a in articles] == ["北京举行新年音乐会", "第二篇"]
+    assert articles[0]["subtitles"] == ["本报记者某某"]
+    assert articles[0]["body"] == ["今晚的长安街流光溢彩。", "音乐会在雄壮的管弦乐中拉开帷幕。"]
+    assert articles[0]["title_line"] == 1 and articles[0]["body_lines"] == [4, 5]
+    assert articles[1] == {
+        "id": 1, "title": "第二篇", "subtitles": [], "body": ["正文只有一段。"],
+        "title_line": 6, "body_lines": [7],
+    }  # fmt: skip
+
+
+def test_people_daily_articles_point_back_into_the_corpus():
+    text = data.people_daily_text()
+    articles = data.people_daily_articles()
+    assert 2500 < len(articles) < 3500
+    used = []
+    for number, article in enumerate(articles):
+        assert article["id"] == number and article["body"]
+        assert text[article["title_line"]].startswith(article["title"])
+        assert [text[i] for i in article["body_lines"]] == article["body"]
+        assert all(article["title_line"] < i for i in article["body_lines"])
+        used += [article["title_line"], *article["body_lines"]]
+    assert used == sorted(set(used))  # no line in two articles, corpus order kept

