@@ -37,6 +37,7 @@ EXPECTED = {
     "kbook.holdout": "none",
     "kbook.wordcount": "none",
     "kbook.crawler": "none",
+    "kbook.fid": "none",
     # topic modules that define Keras classes at import time (and so import the active backend)
     "kbook.crf": "keras",
     "kbook.losses": "keras",
