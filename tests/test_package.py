@@ -49,6 +49,7 @@ EXPECTED = {
     "kbook.callbacks": "keras",
     "kbook.captcha": "keras",
     "kbook.callbacks": "keras",
+    "kbook.gan": "keras",
     # TensorFlow autodiff at module level (the kbook[tf] extra)
     "kbook.riemann": "tensorflow",
 }
