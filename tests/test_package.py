@@ -32,6 +32,7 @@ EXPECTED = {
     # topic modules whose Keras parts load on first use
     "kbook.activations": "none",
     "kbook.dropout": "none",
+    "kbook.reading": "none",
     # numpy-only topics
     "kbook.hsic": "none",
     "kbook.holdout": "none",
