@@ -38,6 +38,7 @@ EXPECTED = {
     "kbook.holdout": "none",
     "kbook.wordcount": "none",
     "kbook.crawler": "none",
+    "kbook.linking": "none",
     "kbook.word2vec": "none",  # its Keras parts load on first use (kbook._word2vec_keras)
     "kbook.fid": "none",
     # topic modules that define Keras classes at import time (and so import the active backend)

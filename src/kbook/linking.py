@@ -18,8 +18,10 @@ Three kinds of ambiguous *mention* are derived from an article (:func:`build_men
   of the same article that has this given name.
 
 The label of a natural mention is recoverable from its article by construction, so every context
-is *masked*: every other person-name token in the window becomes ``□`` (:data:`MASK`), and no
-context contains the label's name (the tests check this on a crafted snippet). Entities come
+is *masked*: every other person-name token in the window becomes ``□`` (:data:`MASK`), and so do
+the article's full names (and given names of two or more characters) written inside other words
+(``邓小平理论`` becomes ``□理论``); no context contains the label's name (the tests check this on a
+crafted snippet and on the corpus). Entities come
 from other articles than the mentions (:func:`build_knowledge_base`): each full name seen there,
 with its count (the popularity prior) and a short description made of the words that most often
 surround it there (TF-IDF weighted), so that a description never contains a test context.
@@ -149,6 +151,13 @@ def _masked_words(tokens, names, keep: tuple[int, int], surface: str) -> tuple[l
     return words, at
 
 
+def _mask_inside(word: str, hidden: list[str]) -> str:
+    for name in hidden:  # longest first
+        if name in word:
+            word = word.replace(name, MASK)
+    return word
+
+
 def _window(words: list[str], at: int, window: int) -> tuple[list[str], list[str]]:
     """Whole words left and right of ``words[at]``, at most ``window`` characters on each side."""
     left, used = [], 0
@@ -213,6 +222,10 @@ def build_mentions(tagged, articles, window: int = 30, kinds=_KINDS):
                 if given:
                     by_surname[surname].add(surname + given)
                     by_given[given].add(surname + given)
+        # names written inside other words (邓小平理论) are masked too: full names, and given
+        # names of two or more characters (a one-character given name would hit ordinary words)
+        hidden = sorted({name for names in by_surname.values() for name in names}
+                        | {given for given in by_given if len(given) > 1}, key=lambda x: (-len(x), x))
         for n in article["body_lines"]:
             tokens = tagged[n]
             for start, stop, surname, given in found[n]:
@@ -235,6 +248,7 @@ def build_mentions(tagged, articles, window: int = 30, kinds=_KINDS):
                         continue
                     gold = next(iter(fits))
                 words, at = _masked_words(tokens, found[n], (start, stop), surface)
+                words = [w if i == at else _mask_inside(w, hidden) for i, w in enumerate(words)]
                 left, right = _window(words, at, window)
                 mentions.append(dict(article=article["id"], line=n, kind=kind, surface=surface, gold=gold,
                                      left=left, right=right))
