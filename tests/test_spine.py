@@ -563,3 +563,72 @@ def test_people_daily_articles_point_back_into_the_corpus():
         assert all(article["title_line"] < i for i in article["body_lines"])
         used += [article["title_line"], *article["body_lines"]]
     assert used == sorted(set(used))  # no line in two articles, corpus order kept
+
+
+# ---------------------------------------------------------------- title pairs (seq2seq-titles)
+
+
+def test_title_pairs_on_a_crafted_snippet():
+    lines = [
+        "洪森拒绝与拉那烈媾和",  # a real title
+        "新华社金边１月２３日电（记者某某）柬埔寨第二首相洪森今天表示，他将不会与拉那烈和解，并说明了原因和今后的打算，会谈持续了两个小时，双方没有达成任何协议，也没有商定下一次会谈的日期。",
+        "李吉",  # a byline that the split took for a title
+        "在湖南省长沙市五一路芙蓉宾馆西侧，有一溜美容美发店，我们一行三人来到这里，看到了不少问题，也听到了顾客的不少抱怨和意见。",
+        "九、侦查终结",  # a section heading
+        "人民检察院受理同级公安机关移送审查起诉的案件，按照刑事诉讼法的管辖规定，认为应当由上级人民检察院审查起诉的，移送上级人民检察院。",
+        "短文",  # too short a title, and too short a body
+        "正文只有一句。",
+    ]
+    tags = [
+        ["nr", "v", "p", "nr", "v"], ["x"], ["nr", "nr"], ["x"], ["m", "w", "v", "v"], ["x"], ["n"], ["x"],
+    ]
+    tagged = [[(str(i), tag) for i, tag in enumerate(line)] for line in tags]
+    articles = data._split_articles(lines)
+    assert len(articles) == 4
+    reasons = [data.title_pair_reason(a, tags[a["title_line"]]) for a in articles]
+    assert reasons == [None, "byline", "section", "title_length"]
+    pairs = data.title_pairs(articles=articles, tagged=tagged)
+    assert pairs == [{"id": 0, "title": "洪森拒绝与拉那烈媾和", "text": lines[1][lines[1].index("）") + 1:]}]
+    assert data.title_pair_reason(articles[3], ["n"], min_title_chars=2) == "body_length"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("据新华社日内瓦１月９日电（记者严明）俄罗斯国际象棋特级大师", "俄罗斯国际象棋特级大师"),
+        ("本报讯在周恩来同志诞辰", "在周恩来同志诞辰"),
+        ("本报珀斯１月９日电记者许立群报道：第八届世界游泳锦标赛", "第八届世界游泳锦标赛"),
+        ("新华社巴西利亚１月１８日电巴西利亚生态基金会", "巴西利亚生态基金会"),
+        ("本报记者在现场看到，", "本报记者在现场看到，"),  # no 电/讯: not a dateline
+    ],
+)
+def test_strip_dateline(text, expected):
+    assert data.strip_dateline(text) == expected
+
+
+def test_title_pairs_from_the_corpus_are_one_per_article_and_clean():
+    tagged = data.people_daily_tagged()
+    articles = data.people_daily_articles()
+    pairs = data.title_pairs()
+    assert 2000 < len(pairs) < 2500
+    ids = [pair["id"] for pair in pairs]
+    assert len(set(ids)) == len(ids) == len(pairs) and ids == sorted(ids)
+    by_id = {article["id"]: article for article in articles}
+    for pair in pairs:
+        article = by_id[pair["id"]]
+        assert pair["title"] == article["title"] and 4 <= len(pair["title"]) <= 20
+        assert len(pair["text"]) >= 60 and "".join(article["body"]).endswith(pair["text"])
+        content = [tag for _, tag in tagged[article["title_line"]] if tag != "w"]
+        assert content and not all(tag == "nr" for tag in content)
+        assert "责任编辑" not in pair["title"]
+
+
+def test_title_pairs_bad_arguments():
+    with pytest.raises(ValueError, match="min_title_chars"):
+        data.title_pairs(min_title_chars=10, max_title_chars=5)
+    with pytest.raises(TypeError, match="max_title_chars"):
+        data.title_pairs(max_title_chars=2.5)
+    with pytest.raises(ValueError, match="both"):
+        data.title_pairs(articles=[])
+    with pytest.raises(TypeError, match="str"):
+        data.strip_dateline(None)

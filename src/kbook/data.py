@@ -409,6 +409,139 @@ def _split_articles(texts: list[str]) -> list[dict]:
     return articles
 
 
+# ----------------------------------------------------------------- article -> title pairs (seq2seq)
+
+_DATELINE = re.compile(
+    r"^(?:据|又据)?(?:新华社|本报|中新社)[^，。：；“”！？]{0,24}?(?:电|讯)"
+    r"(?:（[^（）]{0,30}）)?"
+    r"(?:(?:新华社|本报)?(?:特派|驻[^，。：；]{1,8})?记者[^，。：；“”（）]{1,24}?报道：)?"
+)
+_SECTION_HEADING = re.compile(
+    r"^(?:第[一二三四五六七八九十百零○\d０-９]+[章节条部篇回]|[一二三四五六七八九十]+[、．.]"
+    r"|[（(][一二三四五六七八九十\d０-９]+[）)]|[\d０-９]+[、．.]|[^，。]{0,4}之[一二三四五六七八九十][：:])"
+)
+_EDITORIAL = ("责任编辑", "新闻热线", "本版", "编者按", "图片新闻", "题图", "摄影", "通讯员")
+_BYLINE = re.compile(r"^(?:本报|新华社)?(?:特派|特约|驻\w{1,8})?记者")
+TITLE_PAIR_RULES = ("byline", "editorial", "section", "date", "title_length", "body_length")
+"""The reasons :func:`title_pair_reason` gives for dropping an article, in the order it checks them."""
+
+
+def strip_dateline(text: str) -> str:
+    """Remove a news dateline from the start of ``text``: ``新华社北京１月１３日电（记者某某）``,
+    ``本报北京１月１８日讯记者某某报道：``, ``本报讯``, ``据新华社电`` and the like.
+
+    Example:
+        >>> strip_dateline("新华社北京１月１３日电（记者于海生）国务院副总理李岚清今天会见")
+        '国务院副总理李岚清今天会见'
+        >>> strip_dateline("本报北京１月１８日讯记者温红彦报道：今年的考试")
+        '今年的考试'
+        >>> strip_dateline("故乡，有如母亲。")
+        '故乡，有如母亲。'
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    match = _DATELINE.match(text)
+    return text[match.end():] if match else text
+
+
+def _check_lengths(min_title_chars, max_title_chars, min_body_chars):
+    for name, value in (("min_title_chars", min_title_chars), ("max_title_chars", max_title_chars),
+                        ("min_body_chars", min_body_chars)):
+        _check_int(name, value, 1)
+    if min_title_chars > max_title_chars:
+        raise ValueError(f"min_title_chars ({min_title_chars}) must be <= max_title_chars ({max_title_chars})")
+
+
+def title_pair_reason(article: dict, title_tags, *, min_title_chars: int = 4, max_title_chars: int = 20,
+                      min_body_chars: int = 60) -> str | None:
+    """Why an article from :func:`people_daily_articles` makes no (body -> title) pair, or None.
+
+    The rules, checked in this order (:data:`TITLE_PAIR_RULES`):
+
+    * ``byline`` — the "title" is a person's name (every non-punctuation token tagged ``nr``) or
+      starts like a byline (``本报记者…``);
+    * ``editorial`` — it names an editorial item (``责任编辑``, ``新闻热线``, ``图片新闻``, ...);
+    * ``section`` — a numbered section heading inside a longer article (``九、…``, ``第五章…``,
+      ``原因之二：…``);
+    * ``date`` — only times, numbers, measure words or punctuation (``１９９７年岁暮``, ``２``,
+      ``＊＊＊``);
+    * ``title_length`` — fewer than ``min_title_chars`` or more than ``max_title_chars``
+      characters (long "titles" are mostly a title and its subtitle run together);
+    * ``body_length`` — fewer than ``min_body_chars`` characters of body once the dateline is gone.
+
+    Args:
+        article: a dict with ``title`` and ``body`` (list of paragraphs).
+        title_tags: the part-of-speech tags of the title's tokens (``w`` for punctuation), e.g.
+            ``[tag for _, tag in people_daily_tagged()[article["title_line"]]]``.
+
+    Example:
+        >>> title_pair_reason({"title": "李吉", "body": ["在湖南省长沙市……" * 10]}, ["nr", "nr"])
+        'byline'
+        >>> print(title_pair_reason({"title": "洪森拒绝与拉那烈媾和", "body": ["新华社金边电" + "柬" * 80]},
+        ...                         ["nr", "v", "p", "nr", "v"]))
+        None
+    """
+    _check_lengths(min_title_chars, max_title_chars, min_body_chars)
+    if not isinstance(article, dict) or "title" not in article or "body" not in article:
+        raise TypeError("article must be a dict with 'title' and 'body', as people_daily_articles() returns")
+    title = article["title"]
+    content = [tag for tag in title_tags if tag != "w"]
+    if (content and all(tag == "nr" for tag in content)) or _BYLINE.match(title):
+        return "byline"
+    if any(word in title for word in _EDITORIAL):
+        return "editorial"
+    if _SECTION_HEADING.match(title):
+        return "section"
+    if all(tag in ("t", "m", "q") for tag in content):
+        return "date"
+    if not min_title_chars <= len(title) <= max_title_chars:
+        return "title_length"
+    if len(strip_dateline("".join(article["body"]))) < min_body_chars:
+        return "body_length"
+    return None
+
+
+def title_pairs(*, min_title_chars: int = 4, max_title_chars: int = 20, min_body_chars: int = 60,
+                articles: list[dict] | None = None, tagged=None) -> list[dict]:
+    """Article body -> title pairs from People's Daily (January 1998), for sequence-to-sequence titles.
+
+    Every article of :func:`people_daily_articles` that :func:`title_pair_reason` does not drop
+    gives one pair; its body paragraphs are joined and the opening dateline removed
+    (:func:`strip_dateline`). 2,215 pairs with the defaults, one per article, so any split of this
+    list is a split by article.
+
+    Args:
+        min_title_chars, max_title_chars, min_body_chars: as in :func:`title_pair_reason`.
+        articles, tagged: the output of :func:`people_daily_articles` and
+            :func:`people_daily_tagged` (both None: the corpus; given, e.g. a crafted snippet's).
+
+    Returns:
+        One dict per pair, in corpus order: ``id`` (the article's id), ``title`` (str) and
+        ``text`` (str, the body without its dateline).
+
+    Example:
+        >>> pairs = title_pairs()
+        >>> len(pairs), pairs[2]["title"], pairs[2]["text"][:12]
+        (2215, '李鹏在北京考察企业', '今天是一九九七年的最后一')
+    """
+    _check_lengths(min_title_chars, max_title_chars, min_body_chars)
+    if (articles is None) != (tagged is None):
+        raise ValueError("give both articles and tagged, or neither (the corpus)")
+    if articles is None:
+        tagged = people_daily_tagged()
+        articles = _split_articles(["".join(word for word, _ in line) for line in tagged])
+    pairs = []
+    for article in articles:
+        tags = [tag for _, tag in tagged[article["title_line"]]]
+        reason = title_pair_reason(article, tags, min_title_chars=min_title_chars,
+                                   max_title_chars=max_title_chars, min_body_chars=min_body_chars)
+        if reason is None:
+            pairs.append({"id": article["id"], "title": article["title"],
+                          "text": strip_dateline("".join(article["body"]))})
+    return pairs
+
+
+
 def review_sentiment() -> tuple[list[str], np.ndarray]:
     """Chinese product reviews with binary sentiment, de-duplicated and free of conflicts.
 
