@@ -301,3 +301,24 @@ def test_errors_name_the_problem():
         Vocabulary(["a"], [1]).keep_probabilities(-1)
     with pytest.raises(IndexError):
         PairPlan([0, 1], [0, 0], window=1, mode="cbow", batch_size=1, shrink=False).batch(5)
+
+
+def test_planted_aliases_split_every_occurrence_and_ranks_are_brute_force():
+    corpus = [["x", "y", "x", "z", "x"], ["x", "y"]] * 50
+    new, pairs = w2v.plant_aliases(corpus, ["x"], seed=0)
+    counts = Counter(t for s in new for t in s)
+    assert counts["x#A"] + counts["x#B"] == 200 and "x" not in counts and counts["y"] == 100
+    assert 70 <= counts["x#A"] <= 130  # a fair coin over 200 flips
+    assert [len(s) for s in new] == [len(s) for s in corpus]
+    rng = np.random.default_rng(0)
+    wv = WordVectors(rng.normal(size=(6, 3)), ["a#A", "a#B", "b", "c", "d", "e"])
+    unit = wv.vectors / np.linalg.norm(wv.vectors, axis=1, keepdims=True)
+    expected = []
+    for x, y in ((0, 1), (1, 0)):
+        others = [i for i in range(6) if i != x]
+        order = sorted(others, key=lambda i: -unit[x] @ unit[i])
+        expected.append(order.index(y) + 1)
+    assert w2v.alias_ranks(wv, pairs=[("a#A", "a#B")]).tolist() == expected
+    with pytest.raises(TypeError, match="WordVectors"):
+        w2v.alias_ranks(object(), [("a#A", "a#B")])
+    assert w2v.neighbour_overlap(wv, wv, ["b", "c"], topn=3).tolist() == [1.0, 1.0]
