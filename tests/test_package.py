@@ -52,6 +52,7 @@ EXPECTED = {
     "kbook.captcha": "keras",
     "kbook.callbacks": "keras",
     "kbook.gan": "keras",
+    "kbook.seq2seq": "keras",
     "kbook.bidirectional": "keras",
     # TensorFlow autodiff at module level (the kbook[tf] extra)
     "kbook.riemann": "tensorflow",
