@@ -360,7 +360,7 @@ def test_link_model_learns_a_keyword_rule():
     x = toy_inputs(rng, batch=256)
     y = (x["features"][:, :, 1].sum(1, keepdims=True) > 3).astype("float32")
     model = L.link_model(12, dim=16, dropout=0.0, learning_rate=1e-2)
-    model.fit(x, y, epochs=25, batch_size=64, verbose=0)
+    model.fit(x, y, epochs=15, batch_size=64, verbose=0)
     accuracy = np.mean((keras.ops.convert_to_numpy(model.predict(x, verbose=0)) > 0) == (y > 0))
     assert accuracy > 0.9
 
