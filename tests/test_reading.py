@@ -216,6 +216,20 @@ def test_word_ids_are_broadcast_to_characters():
         reading.word_ids_per_char(["ab"], {}, 3, segment=lambda t: ["a"])
 
 
+def test_encoded_targets_and_features_agree_with_the_examples():
+    examples, _ = cloze_examples(ARTICLE, context=2)
+    vocab = reading.char_vocabulary([e["passage"] for e in examples])
+    inputs, targets = reading.encode_examples(examples, vocab, {}, 40, 60)
+    for row, example in enumerate(examples):
+        starts = np.nonzero(targets[row, :, 0])[0].tolist()
+        ends = np.nonzero(targets[row, :, 1])[0].tolist()
+        assert starts == example["answer_starts"]
+        assert [example["passage"][s:e + 1] for s, e in zip(starts, ends)] == [example["answer"]] * len(starts)
+        # in this article every answer occurrence lies inside a mention of its type: a candidate
+        assert inputs[4][row, starts, 1].all()
+        assert inputs[2][row, :len(example["passage"])].all() and not inputs[2][row, len(example["passage"]):].any()
+
+
 def test_char_vocabulary_and_encoding():
     vocab = reading.char_vocabulary(["aab", "bc", "a"], min_count=2)
     assert vocab == {"a": 2, "b": 3}
@@ -378,7 +392,7 @@ def test_reader_ignores_padding_and_survives_save_and_load(tmp_path):
     import keras
 
     keras.utils.set_random_seed(0)
-    model = reading.build_reader(40, 20, dim=8, question_dilations=(1,), passage_dilations=(1, 2))
+    model = reading.build_reader(40, 20, dim=8, question_dilations=(1,), passage_dilations=(1, 2), n_features=1)
     rng = np.random.default_rng(6)
     x = _reader_inputs(rng)
     y = keras.ops.convert_to_numpy(model(x))
@@ -411,7 +425,8 @@ def test_reader_learns_a_toy_task():
     y[np.arange(n), where + 1, :] = 1
     x = [np.full((n, 2), 5, "int32"), np.full((n, 2), 3, "int32"), p_chars,
          np.full((n, tp), 2, "int32"), np.zeros((n, tp, 1), "float32")]
-    model = reading.build_reader(40, 5, dim=16, question_dilations=(1,), passage_dilations=(1, 1), dropout=0.0)
+    model = reading.build_reader(40, 5, dim=16, question_dilations=(1,), passage_dilations=(1, 1), dropout=0.0,
+                                 n_features=1)
     model.compile(keras.optimizers.Adam(1e-2), loss=reading.span_loss)
     model.fit(x, y, epochs=10, batch_size=32, verbose=0)
     logits = keras.ops.convert_to_numpy(model(x))

@@ -364,13 +364,15 @@ def span_loss(y_true, y_pred):
 
 
 def build_reader(char_vocab_size, word_vocab_size, dim=64, question_dilations=(1, 2, 1),
-                 passage_dilations=(1, 2, 4, 8, 1), kernel_size=3, dropout=0.1, name="dgcnn_reader"):
+                 passage_dilations=(1, 2, 4, 8, 1), kernel_size=3, dropout=0.1, n_features=2,
+                 name="dgcnn_reader"):
     """The DGCNN reader: mixed embeddings, DGCNN blocks on the question and on the passage,
     question-passage attention and a span head.
 
     Inputs (in this order): ``question_chars``, ``question_words`` (int ``(batch, Tq)``),
-    ``passage_chars``, ``passage_words`` (int ``(batch, Tp)``), ``passage_match`` (float
-    ``(batch, Tp, 1)``: 1 where the passage character also occurs in the question). Output: span
+    ``passage_chars``, ``passage_words`` (int ``(batch, Tp)``), ``passage_features`` (float
+    ``(batch, Tp, n_features)``, e.g. :func:`kbook.reading.encode_examples`'s question-match and
+    candidate indicators). Output: span
     logits ``(batch, Tp, 2)``, to train with :func:`span_loss` and decode with
     :func:`kbook.reading.best_span`. One embedding is shared by question and passage.
 
@@ -384,7 +386,8 @@ def build_reader(char_vocab_size, word_vocab_size, dim=64, question_dilations=(1
     q_words = keras.Input((None,), dtype="int32", name="question_words")
     p_chars = keras.Input((None,), dtype="int32", name="passage_chars")
     p_words = keras.Input((None,), dtype="int32", name="passage_words")
-    p_match = keras.Input((None, 1), dtype="float32", name="passage_match")
+    p_match = keras.Input((None, _check_int("n_features", n_features, 1)), dtype="float32",
+                          name="passage_features")
     embed = CharWordEmbedding(char_vocab_size, word_vocab_size, dim, name="embedding")
     q = keras.layers.Dropout(dropout, name="question_dropout")(embed([q_chars, q_words]))
     for i, rate in enumerate(question_dilations):

@@ -50,6 +50,7 @@ __all__ = [
     "char_vocabulary",
     "encode_chars",
     "word_ids_per_char",
+    "encode_examples",
     "DilatedGatedConv1D",
     "CharWordEmbedding",
     "QuestionAttention",
@@ -552,3 +553,58 @@ def word_ids_per_char(texts, vocabulary, length, segment=None):
         ids = [vocabulary.get(word, 1) for word in words for _ in word][:length]
         out[row, :len(ids)] = ids
     return out
+
+
+def encode_examples(examples, char_vocab, word_vocab, question_length, passage_length, segment=None):
+    """Model inputs and span targets for :func:`build_reader` from cloze examples.
+
+    Args:
+        examples: dicts from :func:`cloze_examples`.
+        char_vocab, word_vocab: ``{token: id}`` maps (ids >= 2; 0 pads, 1 is unknown).
+        question_length, passage_length: ints >= 1; longer texts are cut.
+        segment: word segmenter passed to :func:`word_ids_per_char` (default jieba).
+
+    Returns:
+        ``(inputs, targets)``: ``inputs`` is ``[question_chars, question_words, passage_chars,
+        passage_words, passage_features]`` (int32 ``(n, Tq)`` twice, int32 ``(n, Tp)`` twice,
+        float32 ``(n, Tp, 2)``: channel 0 is 1 where the passage character occurs in the
+        question, channel 1 is 1 on the characters of the passage's entity mentions of the
+        answer's type, the candidates the baselines choose from, when ``passage_entities`` is
+        given);
+        ``targets`` is float32 ``(n, Tp, 2)`` with 1 at every answer start (channel 0) and end
+        (channel 1) that fits in ``passage_length``.
+
+    Example:
+        >>> ex = {"question": "Ⓛ很大", "passage": "北京有雨，北京很大", "answer": "北京", "answer_starts": [0, 5]}
+        >>> inputs, targets = encode_examples([ex], {"北": 2, "京": 3, "很": 4}, {}, 4, 10, segment=list)
+        >>> targets[0, :, 0].nonzero()[0].tolist(), targets[0, :, 1].nonzero()[0].tolist()
+        ([0, 5], [1, 6])
+        >>> inputs[4][0, :, 0].tolist()
+        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0]
+        >>> ex.update(type="place", passage_entities=[(0, 2, "北京", "place"), (5, 7, "北京", "place")])
+        >>> encode_examples([ex], {}, {}, 4, 10, segment=list)[0][4][0, :, 1].tolist()
+        [1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0]
+    """
+    question_length = _check_int("question_length", question_length, 1)
+    passage_length = _check_int("passage_length", passage_length, 1)
+    questions = [example["question"] for example in examples]
+    passages = [example["passage"] for example in examples]
+    q_chars = encode_chars(questions, char_vocab, question_length)
+    p_chars = encode_chars(passages, char_vocab, passage_length)
+    q_words = word_ids_per_char(questions, word_vocab, question_length, segment)
+    p_words = word_ids_per_char(passages, word_vocab, passage_length, segment)
+    match = np.zeros((len(examples), passage_length, 2), dtype=np.float32)
+    targets = np.zeros((len(examples), passage_length, 2), dtype=np.float32)
+    for row, example in enumerate(examples):
+        in_question = set(example["question"])
+        for t, ch in enumerate(example["passage"][:passage_length]):
+            match[row, t, 0] = ch in in_question
+        for start, end, _, kind in example.get("passage_entities", ()):
+            if kind == example.get("type"):
+                match[row, start:min(end, passage_length), 1] = 1.0
+        for start in example["answer_starts"]:
+            end = start + len(example["answer"]) - 1
+            if end < passage_length:
+                targets[row, start, 0] = 1.0
+                targets[row, end, 1] = 1.0
+    return [q_chars, q_words, p_chars, p_words, match], targets
