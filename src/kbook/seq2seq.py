@@ -271,6 +271,9 @@ class CharVocab:
         return len(self.chars)
 
     def encode(self, text: str) -> list[int]:
+        """Ids of the characters of ``text`` (``<unk>`` for characters outside the vocabulary)."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
         return [self.index.get(c, UNK) for c in text]
 
     def decode(self, ids) -> str:
@@ -496,6 +499,8 @@ def generate(model, x, beam_width: int = 1, length_penalty: float = 0.0, *, mode
     if x.ndim != 2 or x.shape[1] != encoder.inputs[0].shape[1]:
         raise ValueError(f"x must have shape (n, {encoder.inputs[0].shape[1]}), got {x.shape}")
     chunk = _check_int("chunk", chunk, 1)
+    if len(x) == 0:
+        return []
     max_len = model.inputs[1].shape[1]
     states = np.asarray(keras.ops.convert_to_numpy(encoder.predict_on_batch(x)))
     searches = {i: beam_steps(BOS, EOS, beam_width, max_len, length_penalty) for i in range(len(x))}
