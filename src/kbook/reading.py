@@ -197,7 +197,7 @@ def _string_matchable(question, blank_at, passage, answer, starts, context):
     return False
 
 
-def cloze_examples(article_lines, article_id=0, max_passage=400, context=3, min_answer=2):
+def cloze_examples(article_lines, article_id=0, max_passage=400, context=2, min_answer=2):
     """Cloze questions from one article (Hermann et al. 2015 style), with the dropped counts.
 
     For every sentence and every distinct entity text in it (at least ``min_answer`` characters),
