@@ -401,9 +401,7 @@ def test_reader_ignores_padding_and_survives_save_and_load(tmp_path):
     # padded steps change nothing
     short = [x[0], x[1], x[2][:, :10], x[3][:, :10], x[4][:, :10]]
     np.testing.assert_allclose(keras.ops.convert_to_numpy(model(short)), y[:, :10], atol=1e-5)
-    # and the question's padding does not matter either
-    longer_q = [np.pad(x[0], ((0, 0), (0, 4))), np.pad(x[1], ((0, 0), (0, 4)))] + x[2:]
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(longer_q)), y, atol=1e-5)
+    # (the question's padding is checked on QuestionAttention itself, below)
     path = tmp_path / "reader.keras"
     model.save(path)
     loaded = keras.models.load_model(path)
