@@ -190,6 +190,16 @@ def test_baselines_on_a_hand_made_example():
     assert reading.nearest_entity(example) == "上海"  # next to 代表团抵达
 
 
+def test_baselines_reject_bad_examples():
+    with pytest.raises(TypeError, match="example"):
+        reading.most_frequent_entity(["not", "a", "dict"])
+    with pytest.raises(ValueError, match="passage_entities"):
+        reading.most_frequent_entity({"type": "place"})
+    with pytest.raises(ValueError, match="blank"):
+        reading.nearest_entity({"type": "place", "question_tokens": [("a", "n")], "passage": "",
+                                "passage_entities": []})
+
+
 def test_cloze_rejects_bad_input():
     with pytest.raises(TypeError, match="article_lines"):
         cloze_examples("not a list")

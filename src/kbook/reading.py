@@ -328,6 +328,14 @@ def split_by_article(examples, fractions=(0.8, 0.1, 0.1), seed=0):
 # --------------------------------------------------------------------------- baselines
 
 
+def _check_example(example, keys):
+    if not isinstance(example, dict):
+        raise TypeError(f"example must be a dict from cloze_examples, got {type(example).__name__}")
+    missing = [key for key in keys if key not in example]
+    if missing:
+        raise ValueError(f"example lacks {', '.join(missing)} (build it with cloze_examples)")
+
+
 def most_frequent_entity(example, same_type=False):
     """Baseline: the entity text mentioned most often in the passage (ties: the earliest).
 
@@ -339,6 +347,7 @@ def most_frequent_entity(example, same_type=False):
         ...     (0, 2, "北京", "place"), (3, 5, "李明", "person"), (6, 8, "李明", "person")]})
         '李明'
     """
+    _check_example(example, ("passage_entities", "type"))
     candidates = [e for e in example["passage_entities"] if not same_type or e[3] == example["type"]]
     if not candidates:
         return ""
@@ -366,8 +375,11 @@ def nearest_entity(example, window=3):
         '上海'
     """
     window = _check_int("window", window, 1)
+    _check_example(example, ("question_tokens", "passage", "passage_entities", "type"))
     tokens = example["question_tokens"]
-    at = next(i for i, (_, tag) in enumerate(tokens) if tag == "blank")
+    at = next((i for i, (_, tag) in enumerate(tokens) if tag == "blank"), None)
+    if at is None:
+        raise ValueError("example's question_tokens hold no blank token (tag 'blank')")
     words = {word for word, tag in tokens[max(0, at - window):at + window + 1]
              if tag not in ("blank", "w") and len(word) >= 2}
     passage = example["passage"]
