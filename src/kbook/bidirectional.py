@@ -14,15 +14,18 @@ What is here:
 - :class:`SyncAttention`: dot-product attention with an optional *synchronous* mask, the
   construction of the post after Zhou et al. (2019): step ``i`` of one decoder may read steps
   ``0..i`` of the other, exactly what the other has written when both decode in lockstep.
-- :func:`pair_model`: encoder, the two decoders, their attention to the input and (``mutual=True``)
-  to each other, one shared classifier.
+- :class:`AddPosition`: a learned vector per position (the decoders must know where they are to
+  find the other decoder's step that matters).
+- :func:`pair_model`: the two GRU decoders over a source aligned with the target and, with
+  ``mutual=True``, their synchronous attention to each other; shared embeddings and classifier.
 - :func:`beam_search` (one direction) and :func:`joint_beam_search` (a beam of *pairs* of
   hypotheses, scored by the joint log-probability of both readings), batched over items; both
   take a plain callable, so they are tested against brute-force enumeration on toy models.
 - :func:`model_step`, :func:`pick_reading`, :func:`position_accuracy`: glue and measurement.
 
-Imports: NumPy and Keras (so the active backend) at module level, because the layer class
-subclasses ``keras.layers.Layer``; importing the module registers ``kbook>SyncAttention``.
+Imports: NumPy and Keras (so the active backend) at module level, because the layer classes
+subclass ``keras.layers.Layer``; importing the module registers ``kbook>SyncAttention`` and
+``kbook>AddPosition``.
 """
 
 from __future__ import annotations
