@@ -18,6 +18,7 @@ import numbers
 
 import keras
 from keras import ops
+from kbook.config import check_int as _check_int
 
 __all__ = [
     "DilatedGatedConv1D",
@@ -31,14 +32,6 @@ __all__ = [
 ]
 
 _NEG = -1e4  # a finite "minus infinity" for masked logits: exp(-1e4) is exactly 0 in float32
-
-
-def _check_int(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    return int(value)
 
 
 def _float_mask(mask, like):

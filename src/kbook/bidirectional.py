@@ -35,6 +35,7 @@ import numbers
 import keras
 import numpy as np
 from keras import ops
+from kbook.config import check_int as _check_int
 
 __all__ = [
     "PAD",
@@ -55,14 +56,6 @@ __all__ = [
 
 PAD, BOS, EOS = 0, 1, 2
 """Reserved token ids; data tokens start at 3."""
-
-
-def _check_int(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    return int(value)
 
 
 # --------------------------------------------------------------------------------------- data

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
+import numbers
 import os
 import random
 import warnings
@@ -93,6 +94,31 @@ def lazy_attributes(module: str, namespace: dict, lazy: dict):
         return sorted(set(namespace) | set(lazy))
 
     return __getattr__, __dir__
+
+
+def check_int(name: str, value, minimum: int, *, allow_none: bool = False):
+    """Return ``value`` as a Python int after checking it is an integer ``>= minimum``.
+
+    The argument check every topic module shares: ``True``/``False`` are not counts, NumPy integers
+    are accepted. Raises TypeError (not an integer) or ValueError (below ``minimum``), naming the
+    argument; with ``allow_none``, None passes through.
+
+    Example:
+        >>> check_int("beam_width", 3, 1)
+        3
+        >>> check_int("beam_width", 0, 1)
+        Traceback (most recent call last):
+        ...
+        ValueError: beam_width must be >= 1, got 0
+    """
+    if allow_none and value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        expected = "an int or None" if allow_none else "an int"
+        raise TypeError(f"{name} must be {expected}, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
 
 
 def scale() -> str:

@@ -35,6 +35,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+from kbook.config import check_int as _check_int
 
 FASHION_MNIST_DIRS = (
     "/usr/share/datasets/fashion-mnist",  # Debian: apt-get install dataset-fashion-mnist
@@ -736,14 +737,6 @@ class _SeededSecrets:
 
     def choice(self, sequence):
         return self._random.choice(sequence)
-
-
-def _check_int(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    return int(value)
 
 
 def render_captcha(text: str, *, seed: int, width: int = 160, height: int = 60,

@@ -83,12 +83,7 @@ def _check_tokens(tokens, name="tokens") -> None:
             raise TypeError(f"{name} must hold (word, tag) pairs of strings, got {token!r}")
 
 
-def _check_int(name, value, low) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be at least {low}, got {value}")
-    return int(value)
+_check_int = _config.check_int
 
 
 def person_names(tokens) -> list[tuple[int, int, str, str]]:

@@ -27,7 +27,6 @@ registers the layers with Keras as ``kbook>Name`` (look a name up before ``load_
 from __future__ import annotations
 
 import collections
-import numbers
 import unicodedata
 
 import numpy as np
@@ -85,12 +84,7 @@ BLANKS = {"person": "Ⓟ", "place": "Ⓛ", "organization": "Ⓞ"}
 _SENTENCE_END = "。！？"
 
 
-def _check_int(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    return int(value)
+_check_int = _config.check_int
 
 
 def receptive_field(kernel_size, dilations):

@@ -31,6 +31,7 @@ from collections import Counter
 import keras
 import numpy as np
 from keras import ops
+from kbook.config import check_int as _check_int
 
 __all__ = [
     "CharVocab",
@@ -52,14 +53,6 @@ __all__ = [
 
 PAD, UNK, BOS, EOS = 0, 1, 2, 3
 _SPECIALS = ("<pad>", "<unk>", "<bos>", "<eos>")
-
-
-def _check_int(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral,)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    return int(value)
 
 
 # --------------------------------------------------------------------------- beam search

@@ -62,19 +62,10 @@ _LAZY = {
 }
 
 __getattr__, __dir__ = _config.lazy_attributes(__name__, globals(), _LAZY)
+_check_int = _config.check_int
 
 
 # --------------------------------------------------------------------------- argument checks
-
-
-def _check_int(name, value, low, allow_none=False):
-    if allow_none and value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int{' or None' if allow_none else ''}, got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be at least {low}, got {value}")
-    return int(value)
 
 
 def _check_real(name, value, low, high=None, low_open=False):
