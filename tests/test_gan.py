@@ -327,6 +327,19 @@ def test_wgangp_trains_and_reports_its_metrics():
         assert any(np.abs(a - b).max() > 0 for a, b in zip(before[part], after[part]))
 
 
+def test_wgangp_fit_refuses_a_batch_smaller_than_critic_steps():
+    generator, critic = small_parts(2)
+    model = gan.WGANGP(generator, critic, 4, critic_steps=5, seed=0)
+    model.compile()
+    real = np.ones((12, 6), "float32")
+    before = weights_of(model)
+    with pytest.raises(ValueError, match="batch_size must be at least critic_steps = 5"):
+        model.fit(real, batch_size=4, epochs=1, verbose=0)
+    after = weights_of(model)  # refused before any step
+    for part in (0, 1):
+        assert all(np.array_equal(a, b) for a, b in zip(before[part], after[part]))
+
+
 @needs_tf
 def test_wgangp_save_and_load(tmp_path):
     generator, critic = small_parts(3)

@@ -203,6 +203,10 @@ def gradient_penalty(critic, real, fake, alpha=None, seed=None, *, epsilon=1e-12
     square root (:func:`gradient_norms`), so a sample whose input gradient vanishes contributes
     ``(sqrt(epsilon) - 1)**2`` and a zero gradient, not NaN.
 
+    ``critic`` is called as ``critic(x_hat)``, so a Keras model runs with its default
+    ``training`` flag. If the critic behaves differently in training (dropout, noise layers),
+    pass ``lambda x: critic(x, training=True)`` during training, as :class:`WGANGP` does.
+
     Args:
         critic: callable ``(batch, ...) -> (batch,)`` or ``(batch, 1)`` (see :func:`gradient_norms`).
         real, fake: ``(batch, ...)`` float tensors or arrays of the same shape.
@@ -211,7 +215,7 @@ def gradient_penalty(critic, real, fake, alpha=None, seed=None, *, epsilon=1e-12
             ``interpolate`` with that int.
         epsilon: added under the square root; 0 reproduces the unprotected norm.
         per_sample: True draws one alpha per sample; False draws a single alpha for the whole
-            batch, as keras-io's WGAN-GP example does (kept to measure the difference).
+            batch, a slip seen in circulating implementations (kept to measure the difference).
 
     Returns:
         A scalar tensor of the active backend, differentiable with respect to the critic's
@@ -443,8 +447,11 @@ class WGANGP(_TwoPlayerModel):
 
     Each ``train_step`` splits the incoming batch of real samples into ``critic_steps`` slices of
     ``m = batch // critic_steps`` samples and runs one critic update on each (fresh real samples
-    per critic update, as in Gulrajani et al.'s Algorithm 1; if ``batch < critic_steps`` the
-    slices wrap around), then one generator update with ``m`` noise vectors. The critic minimises
+    per critic update, as in Gulrajani et al.'s Algorithm 1), then one generator update with
+    ``m`` noise vectors. So ``fit``'s ``batch_size`` must be ``critic_steps * m`` for the critic
+    batch size ``m`` you want (the ``batch % critic_steps`` leftover rows go unused);
+    ``fit`` raises ValueError for ``batch_size < critic_steps``. (Only a final partial batch
+    smaller than ``critic_steps`` has its slices wrap around.) The critic minimises
     ``mean D(fake) - mean D(real) + gp_weight * GP``, the generator ``-mean D(G(z))``.
 
     Args:
@@ -455,7 +462,7 @@ class WGANGP(_TwoPlayerModel):
         critic_steps: critic updates per generator update (5 in the paper).
         gp_weight: the penalty weight lambda (10 in the paper).
         per_sample_alpha: one interpolation coefficient per sample (True, the paper) or one per
-            batch (False, keras-io's example; kept to measure it).
+            batch (False, a circulating slip; kept to measure it).
         epsilon: under the square root of the gradient norm; 0 is the unprotected norm.
         seed: seeds the model's noise and alpha draws.
 
@@ -515,6 +522,15 @@ class WGANGP(_TwoPlayerModel):
             epsilon=self.epsilon, per_sample=self.per_sample_alpha,
         )
         return -wasserstein + self.gp_weight * penalty, wasserstein, penalty
+
+    def fit(self, x=None, y=None, batch_size=None, **kwargs):
+        """``keras.Model.fit``; ``batch_size`` is ``critic_steps * m`` (see the class docstring)."""
+        if batch_size is not None and int(batch_size) < self.critic_steps:
+            raise ValueError(
+                f"batch_size must be at least critic_steps = {self.critic_steps} (each train_step splits "
+                f"the batch into critic_steps slices of m = batch_size // critic_steps real samples), "
+                f"got {batch_size}")
+        return super().fit(x, y, batch_size=batch_size, **kwargs)
 
     def train_step(self, *args):
         tf = _require_tensorflow("WGANGP")  # (JAX would call train_step(state, data))
