@@ -229,3 +229,22 @@ def test_fid_separates_real_from_degraded_images(weights, test_set, test_outputs
     # fashion_fid is the composition of the three steps
     assert fashion_fid(x[a], x[b], weights=weights) == pytest.approx(floor, rel=1e-9)
     assert fashion_fid(x[a[:50]], x[a[:50]], weights=weights) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_unit_range_images_under_the_default_range_warn(weights, test_set):
+    import warnings
+
+    unit = test_set[0][:100].astype("float32") / 255.0  # [0, 1]: passes the [-1, 1] range check
+    with pytest.warns(UserWarning, match=r"value_range=\(0, 1\)"):
+        fashion_features(unit, weights=weights)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fashion_features(unit, value_range=(0, 1), weights=weights)  # stated range: no warning
+        fashion_features(2 * unit - 1, weights=weights)  # the same images in [-1, 1]
+        fashion_features(unit[:99], weights=weights)  # too few to tell
+        fashion_features(test_set[0][:100], weights=weights)  # uint8
+    # the warning is right to fire: read as [-1, 1], [0, 1] images give other features
+    with pytest.warns(UserWarning):
+        misread = fashion_features(unit, weights=weights)
+    right = fashion_features(unit, value_range=(0, 1), weights=weights)
+    assert np.abs(misread - right).max() > 0.1 * np.abs(right).max()

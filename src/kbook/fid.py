@@ -20,7 +20,10 @@ are meant for comparisons inside this book: same network, same number of images.
 What goes in: images of shape ``(n, 28, 28)`` or ``(n, 28, 28, 1)``. Float images are expected in
 ``value_range`` (default ``(-1, 1)``: the output of a ``tanh`` generator, and the range the book's
 GANs use); uint8 images are read as 0–255 (the raw dataset). Values outside the range raise a
-ValueError rather than silently shifting every feature.
+ValueError rather than silently shifting every feature. Images in ``[0, 1]`` lie inside the
+default ``[-1, 1]`` and cannot be told from it by the range check: pass ``value_range=(0, 1)``
+for them. As a guard, a set of at least 100 float images with no negative value under the
+default range gets a ``UserWarning`` (real and ``tanh`` images have a background near -1).
 
 This lives in its own module rather than in ``kbook.gan`` (where the issue first listed
 ``frechet_distance``) so that the two topic modules stay independent: ``kbook.gan`` trains GANs,
@@ -36,6 +39,7 @@ from __future__ import annotations
 import importlib.resources
 import json
 import numbers
+import warnings
 
 import numpy as np
 
@@ -54,6 +58,8 @@ WEIGHTS = "fid_classifier.npz"
 """The classifier's weights, a file in ``kbook/results/`` (package data)."""
 N_FEATURES = 64
 """Length of a feature vector (the classifier's last hidden layer)."""
+_WARN_MIN_IMAGES = 100
+"""Sets at least this large, all >= 0, with value_range (-1, 1) get a UserWarning ([0, 1] images?)."""
 _LAYERS = ("conv1", "conv2", "dense1", "dense2")
 _SHAPES = {
     "conv1_kernel": (3, 3, 1, 16), "conv1_bias": (16,),
@@ -238,6 +244,14 @@ def _prepare_images(images, value_range, name: str = "images") -> np.ndarray:
         raise ValueError(f"{name} contains NaN or infinity")
     tolerance = 1e-3 * (high - low)
     found_low, found_high = float(array.min()), float(array.max())
+    if (low, high) == (-1.0, 1.0) and found_low >= 0.0 and array.shape[0] >= _WARN_MIN_IMAGES:
+        # [0, 1] images pass the [-1, 1] check; a large set with no negative pixel at all is
+        # almost surely such a set (real and tanh images have a background near -1)
+        warnings.warn(
+            f"{name}: all {array.shape[0]} images are >= 0 but value_range is (-1, 1); "
+            "if they are in [0, 1], pass value_range=(0, 1), or the features are wrong",
+            UserWarning, stacklevel=4,
+        )
     if found_low < low - tolerance or found_high > high + tolerance:
         raise ValueError(
             f"{name} must lie in value_range [{low:g}, {high:g}], found values in [{found_low:.4g}, {found_high:.4g}] "
