@@ -33,6 +33,17 @@ import numpy as np
 
 from kbook import config as _config
 
+_KERAS_NAMES = (
+    "DilatedGatedConv1D",
+    "CharWordEmbedding",
+    "QuestionAttention",
+    "AttentionPooling",
+    "MaskedConcatenate",
+    "SpanHead",
+    "span_loss",
+    "build_reader",
+)  # defined in kbook._reading_keras, loaded on first access
+
 __all__ = [
     "ENTITY_TYPES",
     "BLANKS",
@@ -50,29 +61,10 @@ __all__ = [
     "encode_chars",
     "word_ids_per_char",
     "encode_examples",
-    "DilatedGatedConv1D",
-    "CharWordEmbedding",
-    "QuestionAttention",
-    "AttentionPooling",
-    "MaskedConcatenate",
-    "SpanHead",
-    "span_loss",
-    "build_reader",
+    *_KERAS_NAMES,
 ]
 
-_LAZY = {
-    name: "kbook._reading_keras"
-    for name in (
-        "DilatedGatedConv1D",
-        "CharWordEmbedding",
-        "QuestionAttention",
-        "AttentionPooling",
-        "MaskedConcatenate",
-        "SpanHead",
-        "span_loss",
-        "build_reader",
-    )
-}
+_LAZY = dict.fromkeys(_KERAS_NAMES, "kbook._reading_keras")
 __getattr__, __dir__ = _config.lazy_attributes(__name__, globals(), _LAZY)
 
 ENTITY_TYPES = {"nr": "person", "ns": "place", "nt": "organization"}
